@@ -68,13 +68,14 @@ int cb_exec_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
      * pools' start and stop too, since a pool's processes are accounted
      * (RUSAGE_CHILDREN) only once reaped. */
     struct rusage s0, c0, s1, c1;
+    uint64_t t0 = 0, t1 = 0;
     if (getrusage(RUSAGE_SELF, &s0) != 0 || getrusage(RUSAGE_CHILDREN, &c0) != 0) {
         rc = -errno;
         goto close;
     }
-    uint64_t t0 = cb_now_ns();
+    t0 = cb_now_ns();
     rc = x->executor->run(state, &cfg, res);
-    uint64_t t1 = cb_now_ns();
+    t1 = cb_now_ns();
 close:
     if (x->executor->close)
         x->executor->close(state);
