@@ -70,8 +70,8 @@ int CountDir(const char *path)
     if (!d)
         return -1;
     int n = 0;
-    while (readdir(d))
-        n++;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.'; /* not . and .. */
     closedir(d);
     return n;
 }

@@ -26,8 +26,8 @@ int CountFds()
     if (!d)
         return -1;
     int n = 0;
-    while (readdir(d))
-        n++;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.'; /* not . and .. */
     closedir(d);
     return n;
 }
