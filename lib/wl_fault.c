@@ -3,7 +3,7 @@
  * so a run can check that the other tasks still finish. The check rejects
  * any value from task 0, since a task 0 that returned did not fault.
  *
- *   fault_crash  task 0 dies of SIGSEGV (a write through a null pointer).
+ *   fault_crash  task 0 dies of SIGSEGV (a write to an address in page 0).
  *   fault_hang   task 0 never returns: it sleeps 10 ms at a time through the
  *                task environment forever, so a coroutine hangs too, without
  *                blocking its event loop.
@@ -32,9 +32,10 @@ typedef struct {
     uint64_t iters;
 } fault_arg_t;
 
-/* Read at run time so the compiler cannot prove the write below is through a
- * null pointer and replace it with a trap instruction (SIGILL). */
-static volatile uintptr_t fault_null_addr;
+/* An address in page 0, which Linux keeps unmapped (vm.mmap_min_addr). Not NULL
+ * itself, so UBSan's null check does not end the task first; read at run
+ * time, so the compiler cannot replace the write with a trap (SIGILL). */
+static volatile uintptr_t fault_null_addr = 16;
 
 static int fault_setup(const cb_wl_params_t *p, void **arg)
 {
