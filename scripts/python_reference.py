@@ -24,8 +24,9 @@ Workloads:
   io   time.sleep / asyncio.sleep of a seeded duration per task index:
          J = int(io_ns * jitter)                (float product, truncated)
          sleep(i) = io_ns - J + splitmix64(seed, i) % (2J + 1)   nanoseconds
-       with io_ns = io_ms * 1e6; the C io workload (lib/wl_io.c) sleeps the
-       same durations (--show-sleeps prints them). The tutorials' random
+       with io_ns = int(io_ms * 1e6); the C io workload (lib/wl_io.c) sleeps
+       the same durations for the same io_ns, jitter and seed (--show-sleeps
+       prints them; the C bench uses seed 1, this script's default). The tutorials' random
        1-3 s is --io-ms 2000 --io-jitter 0.5.
 
 Timing: wall_s is time.perf_counter() around start..join (first start() or
@@ -72,7 +73,7 @@ MASK64 = (1 << 64) - 1
 # arithmetic clear of overflow: lib/wl_io.c accepts io_ns <= 2^62).
 MAX_TASKS = 1000000
 MAX_COUNT = (1 << 63) - 1
-MAX_IO_MS = (1 << 62) // 1000000
+MAX_IO_MS = float((1 << 62) // 1000000)
 
 
 def splitmix64(seed, i):
@@ -90,6 +91,12 @@ def io_sleep_ns(io_ns, jitter, seed, index):
     if j == 0:
         return io_ns
     return io_ns - j + splitmix64(seed, index) % (2 * j + 1)
+
+
+def io_ns_of(io_ms):
+    """--io-ms to nanoseconds, truncated, as the C bench converts its own
+    --io-ms ((uint64_t)(io_ms * 1e6))."""
+    return int(io_ms * 1e6)
 
 
 def cpu_task(n):
@@ -318,24 +325,21 @@ def count_arg(lo, hi):
     return parse
 
 
-def fraction_arg(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError("'%s' is not a number" % s)
-    if not (0.0 <= v <= 1.0):
-        raise argparse.ArgumentTypeError("'%s' is out of range (0 to 1)" % s)
-    return v
+DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
-def seconds_arg(s):
-    try:
+def decimal_arg(lo, hi, lo_open=False):
+    """A plain decimal number (C's %g output included) in [lo, hi], or in
+    (lo, hi] when lo_open."""
+    def parse(s):
+        if not DECIMAL.fullmatch(s):
+            raise argparse.ArgumentTypeError("'%s' is not a number" % s)
         v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError("'%s' is not a number" % s)
-    if not (0.0 < v < 1e6):
-        raise argparse.ArgumentTypeError("'%s' is out of range (more than 0, less than 1e6)" % s)
-    return v
+        if v < lo or v > hi or (lo_open and v == lo):
+            raise argparse.ArgumentTypeError("'%s' is out of range (%s%g to %g)" % (
+                s, "more than " if lo_open else "", lo, hi))
+        return v
+    return parse
 
 
 def names_arg(allowed, what):
@@ -367,9 +371,10 @@ def parse_args(argv):
                    help="tasks per configuration (default 4, as the tutorials)")
     p.add_argument("--cpu-iters", type=count_arg(0, MAX_COUNT), default=100000000,
                    help="cpu: increments per task (default 100000000, as the tutorials)")
-    p.add_argument("--io-ms", type=count_arg(0, MAX_IO_MS), default=2000,
-                   help="io: nominal sleep per task in ms (default 2000)")
-    p.add_argument("--io-jitter", type=fraction_arg, default=0.5,
+    p.add_argument("--io-ms", type=decimal_arg(0, MAX_IO_MS), default=2000,
+                   help="io: nominal sleep per task in ms, io_ns = int(io_ms * 1e6) "
+                        "(default 2000)")
+    p.add_argument("--io-jitter", type=decimal_arg(0, 1), default=0.5,
                    help="io: sleeps spread over io_ms * (1 +- jitter) (default 0.5: 1-3 s)")
     p.add_argument("--seed", type=count_arg(0, MASK64), default=1,
                    help="seed of the io jitter (default 1)")
@@ -381,7 +386,8 @@ def parse_args(argv):
                    help="unmeasured warm-up repetitions (default 1)")
     p.add_argument("--out", default=None,
                    help="raw CSV file to write (atomically); default: standard output")
-    p.add_argument("--calibrate", type=seconds_arg, default=None, metavar="SECONDS",
+    p.add_argument("--calibrate", type=decimal_arg(0, 1e6, lo_open=True), default=None,
+                   metavar="SECONDS",
                    help="print how many cpu increments take SECONDS here, and exit")
     p.add_argument("--show-sleeps", action="store_true",
                    help="print the io sleep of each task index in ns, and exit")
@@ -438,7 +444,7 @@ def configurations(a):
 
 
 def run(a):
-    io_ns = a.io_ms * 1000000
+    io_ns = io_ns_of(a.io_ms)
     configs = list(configurations(a))
     rows = []
     failed = False
@@ -480,7 +486,7 @@ def main(argv):
         return 0
     if a.show_sleeps:
         for i in range(a.tasks):
-            print(io_sleep_ns(a.io_ms * 1000000, a.io_jitter, a.seed, i))
+            print(io_sleep_ns(io_ns_of(a.io_ms), a.io_jitter, a.seed, i))
         return 0
     return run(a)
 

@@ -73,6 +73,9 @@ want_header=$(awk '
 # --- the io sleeps match lib/workload_test.cc's (the same rule as wl_io.c) ---
 sleeps=$("$PY" "$SCRIPT" --show-sleeps --tasks 4 --io-ms 2000 --io-jitter 0.5 --seed 42 | tr '\n' ' ')
 [[ "$sleeps" == "2915546651 1651979246 2893121986 2083656736 " ]] || fail "--show-sleeps: '$sleeps'"
+# The C bench passes --io-ms with printf's %g.
+sleeps=$("$PY" "$SCRIPT" --show-sleeps --tasks 4 --io-ms 2e+03 --io-jitter 0.5 --seed 42 | tr '\n' ' ')
+[[ "$sleeps" == "2915546651 1651979246 2893121986 2083656736 " ]] || fail "--io-ms 2e+03: '$sleeps'"
 
 # --- a full run at tiny sizes ---
 csv="$T/out/py.csv"
@@ -121,7 +124,7 @@ bad=$(awk -F, -v s0="$s0" -v s1="$s1" '
 [[ -z "$bad" ]] || fail "CSV rows: $bad"
 
 # --- a subset to standard output ---
-lines=$("$PY" "$SCRIPT" --executors py_thread --workloads io --tasks 3 --io-ms 1 --reps 3 \
+lines=$("$PY" "$SCRIPT" --executors py_thread --workloads io --tasks 3 --io-ms 1.5 --reps 3 \
     --warmup 0 2>/dev/null | awk -F, 'NR == 1 { h = $0 } NR > 1 && $2 == "py_thread" && $3 == "io" && $4 == "3" { n++ } END { print h "|" n }')
 [[ "$lines" == "$want_header|3" ]] || fail "stdout subset: '$lines'"
 
@@ -164,7 +167,8 @@ grep -q '^cpu_vs_io,py_process,cpu,2,2,none,0,wall_s,,s,crashed,task 1: SIGSEGV$
 bad_args=(
     "--tasks 0" "--tasks -1" "--tasks abc" "--tasks 4x" "--tasks 99999999999999999999999"
     "--cpu-iters 1e6" "--executors py_nope" "--workloads cpu,disk" "--io-jitter 2"
-    "--io-jitter nan" "--workers 0" "--workers 2,x" "--reps 0" "--calibrate 0" "--bogus"
+    "--io-jitter nan" "--io-jitter 1_0" "--io-ms -1" "--io-ms inf" "--io-ms 1e"
+    "--workers 0" "--workers 2,x" "--reps 0" "--calibrate 0" "--bogus"
     "--out $T/missing/x.csv" "--out $T"
 )
 for args in "${bad_args[@]}"; do
