@@ -136,7 +136,7 @@ cal=$("$PY" "$SCRIPT" --calibrate 0.01)
 # Task 1 of each configuration is made to fail: cpu dies of SIGSEGV in a
 # child process and raises in the harness's own process, io returns a wrong
 # value.
-"$PY" - "$SCRIPT" "$T/fail.csv" >"$T/fail.out" 2>&1 <<'PYEOF'
+PYTHONDONTWRITEBYTECODE=1 "$PY" - "$SCRIPT" "$T/fail.csv" >"$T/fail.out" 2>&1 <<'PYEOF'
 import os, signal, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[1])))
 import python_reference as pr
