@@ -518,13 +518,20 @@ int cb_compare_meta(cb_comparison_t *c, const char *base_csv, const char *cur_cs
         goto out;
     if (mb == NULL || mc == NULL)
         goto out;
+    /* A key on one side only (an older harness) is a note, not a warning. */
     for (const char *const *k = machine; *k; k++) {
         const char *b = cb_meta_get(mb, *k), *n = cb_meta_get(mc, *k);
-        if (cmp_str(b, n) != 0 &&
+        if (b && n && strcmp(b, n) != 0 &&
             (rc = add_line(&c->warnings, &c->nwarnings,
                            "WARNING: different machines: %s '%s' (base) vs '%s' (new); timings "
                            "are not comparable",
                            *k, b ? b : "(absent)", n ? n : "(absent)")) < 0)
+            goto out;
+    }
+    for (const char *const *k = machine; *k; k++) {
+        const char *b = cb_meta_get(mb, *k), *n = cb_meta_get(mc, *k);
+        if (!b != !n && (rc = add_line(&c->notes, &c->nnotes, "%s only in the %s .meta", *k,
+                                       b ? "base" : "new")) < 0)
             goto out;
     }
     for (const char *const *k = quiet; *k; k++) {
@@ -685,6 +692,10 @@ static void fmt_cells(const cb_compare_row_t *r, cells_t cells)
         snprintf(cells[COL_CHANGE], sizeof(cells[0]), "(fact)");
     else if (isnan(r->factor))
         snprintf(cells[COL_CHANGE], sizeof(cells[0]), "-");
+    else if (isinf(r->factor))
+        snprintf(cells[COL_CHANGE], sizeof(cells[0]), "inf slower"); /* from 0 */
+    else if (r->factor == 0)
+        snprintf(cells[COL_CHANGE], sizeof(cells[0]), "inf faster"); /* to 0 */
     else if (r->factor > 1)
         snprintf(cells[COL_CHANGE], sizeof(cells[0]), "%.2fx slower", r->factor);
     else if (r->factor < 1)
@@ -862,6 +873,8 @@ int cb_compare_write_report(const cb_comparison_t *c, FILE *f)
     if (c->nmeta > 0) {
         fprintf(f, "\n## Runs\n\n| key | base | new |\n|---|---|---|\n");
         for (size_t i = 0; i < c->nmeta; i++) {
+            if (c->meta_base[i] == NULL && c->meta_cur[i] == NULL)
+                continue;
             fputc('|', f);
             md_cell(f, c->meta_keys[i]);
             md_cell(f, c->meta_base[i] ? c->meta_base[i] : "");
