@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +129,9 @@ static int cmp_sample_ptr(const void *a, const void *b)
 {
     const cb_sample_t *x = *(const cb_sample_t *const *)a, *y = *(const cb_sample_t *const *)b;
     int c = cmp_key(x, y);
-    /* Ties in table order, so that the first sample's unit is the unit. */
+    /* Ties by address, which is table order (cb_results_t keeps its samples
+     * in one array): the first sample's unit is the unit, and qsort, not
+     * stable, gets a total order. */
     return c ? c : (x < y ? -1 : x > y);
 }
 

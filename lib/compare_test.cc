@@ -565,6 +565,52 @@ TEST_F(Compare, SameMachineOrNoMetaIsQuiet)
     EXPECT_EQ(c_->nnotes, 0u);
 }
 
+TEST_F(Compare, FilesFromTheHarnessWriter)
+{
+    // The files a bench binary writes (cb_results_write_raw, cb_meta_write),
+    // with a failed row and the writer's own number format.
+    cb_results_t *r[2] = {cb_results_new(), cb_results_new()};
+    cb_meta_t *m[2] = {cb_meta_new(), cb_meta_new()};
+    const char *names[2] = {"w_base", "w_new"};
+    for (int side = 0; side < 2; side++) {
+        ASSERT_TRUE(r[side] && m[side]);
+        for (int rep = 0; rep < 6; rep++) {
+            cb_sample_t s = {};
+            s.key = {"e1", "thread", "cpu", 2, 100, "compact"};
+            s.rep = rep;
+            s.metric = "us_per_spawn";
+            s.unit = "us";
+            s.status = rep == 5 ? CB_CRASHED : CB_OK;
+            s.detail = rep == 5 ? "SIGSEGV" : "";
+            s.value = rep == 5 ? NAN : (side ? 30.0 : 20.0) + 0.1 * rep;
+            ASSERT_EQ(cb_results_add(r[side], &s), 0);
+        }
+        std::string csv = dir_ + "/" + names[side] + ".csv";
+        ASSERT_EQ(cb_results_write_raw(r[side], csv.c_str()), 0);
+        ASSERT_EQ(cb_meta_set(m[side], "cpu_model", side ? "Beta 2" : "Alpha 1"), 0);
+        ASSERT_EQ(cb_meta_write(m[side], (dir_ + "/" + names[side] + ".meta").c_str()), 0);
+        cb_results_free(r[side]);
+        cb_meta_free(m[side]);
+    }
+    char err[512] = "";
+    ASSERT_EQ(cb_compare_files((dir_ + "/w_base.csv").c_str(), (dir_ + "/w_new.csv").c_str(),
+                               nullptr, &c_, err, sizeof(err)),
+              0)
+        << err;
+    ASSERT_EQ(c_->nrows, 1u);
+    const cb_compare_row_t *x = &c_->rows[0];
+    EXPECT_EQ(x->base.n, 5u);
+    EXPECT_EQ(x->base.nfailed, 1u);
+    // Medians of 20.0 .. 20.4 and 30.0 .. 30.4.
+    EXPECT_DOUBLE_EQ(x->base.median, 20.2);
+    EXPECT_DOUBLE_EQ(x->cur.median, 30.2);
+    EXPECT_DOUBLE_EQ(x->p, 2.0 / 252);
+    EXPECT_EQ(x->verdict, CB_VERDICT_SLOWER);
+    ASSERT_EQ(c_->nwarnings, 1u);
+    EXPECT_NE(strstr(c_->warnings[0], "cpu_model 'Alpha 1' (base) vs 'Beta 2' (new)"), nullptr)
+        << c_->warnings[0];
+}
+
 TEST(CompareResults, FromMemoryZeroMediansAndEmptyInputs)
 {
     cb_results_t *b = cb_results_new(), *n = cb_results_new();
