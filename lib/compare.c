@@ -903,6 +903,8 @@ static void usage(FILE *f)
                "  --report FILE    also write a Markdown report to FILE\n"
                "  --help           this text\n"
                "  --version        version and git revision\n"
+               "Relative paths are taken from where `bazel run` was started\n"
+               "(BUILD_WORKING_DIRECTORY), else from the current directory.\n"
                "\n"
                "Verdicts: slower / faster (change past the threshold and p < alpha), same,\n"
                "unstable (a side has < 5 ok samples or CV > 10%%: never a regression),\n"
@@ -914,6 +916,20 @@ static void usage(FILE *f)
                "when present: a different machine is warned about, not an error.\n"
                "\n"
                "Exit status: 0 no regression, 4 some row is slower, 2 bad usage or bad input.\n");
+}
+
+/* Under `bazel run` the binary runs in its runfiles tree; a relative path
+ * the user typed is relative to where they typed it, which bazel passes in
+ * BUILD_WORKING_DIRECTORY. Returns a malloc'ed path, or NULL. */
+static char *user_path(const char *p)
+{
+    const char *wd = getenv("BUILD_WORKING_DIRECTORY");
+    char *r;
+    if (p[0] == '/' || wd == NULL || wd[0] == '\0')
+        return strdup(p);
+    if (asprintf(&r, "%s/%s", wd, p) < 0)
+        return NULL;
+    return r;
 }
 
 int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
@@ -981,33 +997,44 @@ int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
         return CB_EXIT_USAGE;
     }
 
+    int status = CB_EXIT_USAGE;
+    cb_comparison_t *c = NULL;
+    cb_afile_t a = {0};
+    char *base = user_path(argv[optind]), *cur = user_path(argv[optind + 1]);
+    char *rpath = report ? user_path(report) : NULL;
+    if (base == NULL || cur == NULL || (report && rpath == NULL)) {
+        fprintf(errf, "compare: %s\n", strerror(ENOMEM));
+        goto out;
+    }
     /* The report's temp file is created first, so that an unwritable path is
      * refused before anything is compared. */
-    cb_afile_t a = {0};
-    if (report && (rc = cb_afile_open(&a, report)) < 0) {
-        fprintf(errf, "compare: --report: cannot write '%s': %s\n", report, strerror(-rc));
-        return CB_EXIT_USAGE;
+    if (rpath && (rc = cb_afile_open(&a, rpath)) < 0) {
+        fprintf(errf, "compare: --report: cannot write '%s': %s\n", rpath, strerror(-rc));
+        goto out;
     }
-    cb_comparison_t *c;
-    rc = cb_compare_files(argv[optind], argv[optind + 1], &o, &c, err, sizeof(err));
+    rc = cb_compare_files(base, cur, &o, &c, err, sizeof(err));
     if (rc < 0) {
         fprintf(errf, "compare: %s\n", err);
-        if (report)
+        if (rpath)
             cb_afile_abort(&a);
-        return CB_EXIT_USAGE;
+        goto out;
     }
-    int status = cb_compare_exit_code(c);
+    status = cb_compare_exit_code(c);
     if (cb_compare_print_table(c, out) < 0)
         fprintf(errf, "compare: writing the table failed\n");
-    if (report) {
+    if (rpath) {
         if ((rc = cb_compare_write_report(c, a.f)) < 0 || (rc = cb_afile_commit(&a)) < 0) {
-            fprintf(errf, "compare: --report: writing '%s' failed: %s\n", report, strerror(-rc));
+            fprintf(errf, "compare: --report: writing '%s' failed: %s\n", rpath, strerror(-rc));
             cb_afile_abort(&a);
             status = CB_EXIT_USAGE;
         } else {
-            fprintf(out, "report: %s\n", report);
+            fprintf(out, "report: %s\n", rpath);
         }
     }
+out:
     cb_comparison_free(c);
+    free(base);
+    free(cur);
+    free(rpath);
     return status;
 }

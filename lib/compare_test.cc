@@ -510,6 +510,22 @@ TEST_F(Compare, BadFlagsAreExit2NamingTheValue)
     EXPECT_EQ(out_, ""); // refused before comparing
 }
 
+TEST_F(Compare, RelativePathsFromTheBazelRunDirectory)
+{
+    write("base.csv", raw_csv(standard()));
+    write("new.csv", raw_csv(standard(1.5)));
+    // What `bazel run` sets: the directory the user typed the command in.
+    ASSERT_EQ(setenv("BUILD_WORKING_DIRECTORY", dir_.c_str(), 1), 0);
+    int rc = run({"base.csv", "new.csv", "--report", "r.md"});
+    unsetenv("BUILD_WORKING_DIRECTORY");
+    EXPECT_EQ(rc, CB_EXIT_REGRESSION) << err_;
+    FILE *f = fopen((dir_ + "/r.md").c_str(), "r");
+    EXPECT_NE(f, nullptr);
+    if (f)
+        fclose(f);
+    EXPECT_NE(out_.find("report: " + dir_ + "/r.md"), std::string::npos) << out_;
+}
+
 TEST_F(Compare, HelpMentionsTheSmallestExactP)
 {
     EXPECT_EQ(run({"--help"}), CB_EXIT_OK);
