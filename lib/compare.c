@@ -253,9 +253,9 @@ static void judge(cb_compare_row_t *r, const double *bx, const double *cx,
         }
     }
 
-    /* Too few or too noisy samples: the U test may still be significant, but
-     * a run whose repetitions disagree by more than max_cv cannot support a
-     * claim of a max_cv-sized change. */
+    /* Too few or too noisy samples: the U test may still come out
+     * significant, but repetitions that spread by more than max_cv cannot
+     * support a claim about a change of the threshold's size. */
     const struct {
         const char *name;
         const cb_compare_side_t *s;
