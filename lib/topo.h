@@ -26,6 +26,12 @@ typedef struct cb_topo cb_topo_t;
 /* Loads the topology. Returns NULL and sets *err to a negative errno on
  * failure. Free with cb_topo_free. */
 cb_topo_t *cb_topo_load(int *err);
+/* Loads the synthetic topology desc (hwloc's synthetic syntax, e.g.
+ * "pack:2 core:4 pu:2"), whatever the environment says; for tests and tools.
+ * It never counts as this system (HWLOC_THISSYSTEM is ignored here), so
+ * binding on it is refused with -EXDEV. Returns NULL and sets
+ * *err (-EINVAL for a description hwloc rejects) on failure. */
+cb_topo_t *cb_topo_load_synthetic(const char *desc, int *err);
 void cb_topo_free(cb_topo_t *t);
 
 /* 1 when the topology is this machine's (not synthetic, not XML). */
@@ -67,7 +73,7 @@ typedef struct cb_pin_slot {
 typedef struct cb_pin_plan {
     cb_pin_policy_t policy;
     int nworkers;
-    int wrapped; /* 1 when there are more workers than PUs to use */
+    int wrapped;          /* 1 when there are more workers than PUs to use */
     cb_pin_slot_t *slots; /* nworkers entries */
 } cb_pin_plan_t;
 
@@ -107,8 +113,8 @@ int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os);
 
 /* Prints the --plan format: "topology packages=P numa=N cores=C pus=U
  * allowed=CPUSET", then "worker I pu OS core CORE package PKG" per worker
- * ("worker I pu none" under CB_PIN_NONE), then a "# wrapped: ..." line when
- * the plan wraps. */
+ * ("worker I pu none core none package none" under CB_PIN_NONE), then a
+ * "# wrapped: W workers on N PUs, ..." line when the plan wraps. */
 void cb_pin_plan_print(const cb_topo_t *t, const cb_pin_plan_t *plan, FILE *out);
 
 #ifdef __cplusplus

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the harness needs on Debian 12 / Ubuntu, and only what is
+# missing: Bazel 4 (bazel-bootstrap), hwloc, GoogleTest sources, gnuplot,
+# python3. Idempotent: a second run installs nothing and prints one line.
+set -euo pipefail
+
+# package -> a file that shows it is installed
+declare -A need=(
+  [bazel-bootstrap]=/usr/bin/bazel
+  [libhwloc-dev]=/usr/include/hwloc.h
+  [hwloc]=/usr/bin/lstopo-no-graphics
+  [googletest]=/usr/src/googletest/googletest/src/gtest.cc
+  [gnuplot-nox]=/usr/bin/gnuplot
+  [python3]=/usr/bin/python3
+  [gcc]=/usr/bin/gcc
+  [g++]=/usr/bin/g++
+)
+missing=()
+for pkg in "${!need[@]}"; do
+  [ -e "${need[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: everything is installed"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup: missing ${missing[*]}, and this is not Debian or Ubuntu (no apt-get): install them by hand" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo -n"
+  else
+    echo "setup: missing ${missing[*]}, and installing needs root: run 'sudo apt-get install ${missing[*]}' or rerun this as root" >&2
+    exit 1
+  fi
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
