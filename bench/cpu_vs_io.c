@@ -192,7 +192,7 @@ static int python_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
                     iters,         "--io-ms",         io,        "--io-jitter", jit,
                     "--workers",   workers,           "--reps",  "1",           "--warmup",
                     "0",           "--out",           tmp,       "--executors", (char *)x->py_execs,
-                    "--workloads", (char *)x->py_wls, NULL};
+                    "--workloads", (char *)x->py_wls, "--seed",  "1",           NULL};
     int rc = run_script(argv, out, sizeof(out));
     if (rc != 0) {
         unlink(tmp);
