@@ -20,5 +20,6 @@ def cb_test(name, srcs = None, size = "small", deps = [], data = [], tags = [], 
         data = data,
         tags = tags,
         deps = deps + ["@googletest//:gtest_main"],
+        linkstatic = True,
         **kwargs
     )

@@ -11,7 +11,9 @@
  * formulas, and the reader gives it back unchanged.
  *
  * Reading: accepts LF and CRLF, quoted fields with doubled quotes and
- * embedded newlines. */
+ * embedded newlines. Anything else outside RFC 4180 is refused rather than
+ * guessed at: a quote inside an unquoted field, a CR not followed by LF, a
+ * NUL byte. */
 
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +22,9 @@
 extern "C" {
 #endif
 
-/* Writes one field (quoted when needed), no separator. Returns 0 or -EIO. */
+/* Writes one field (quoted when needed), no separator; NULL writes an empty
+ * field. Returns 0 or the negative errno of the failed write (-EIO when stdio
+ * gives none). With buffering, a failure may surface only at fflush. */
 int cb_csv_write_field(FILE *f, const char *s);
 
 /* Writes n fields separated by ',' and ends the row with "\n". */
@@ -40,25 +44,45 @@ void cb_csv_close(cb_csv_reader_t *r);
  * until the next call. *line is the 1-based line where the row started. */
 int cb_csv_next(cb_csv_reader_t *r, const char *const **fields, size_t *line);
 
+/* After cb_csv_next failed: what was wrong ("an unterminated quoted field",
+ * ...), a static string; NULL while nothing has failed. Once a row is
+ * malformed every later cb_csv_next fails the same way. */
+const char *cb_csv_error(const cb_csv_reader_t *r);
+
 /* An atomically replaced file: data goes to a temp file beside the target
- * (same directory, so rename is atomic), which is flushed, fsynced and
- * renamed over the target on commit. On any failure, or on abort, the temp
- * file is removed and the target is left as it was. */
+ * (same directory, so rename is atomic; named .NAME.tmp.PID.N, mode 0644),
+ * which is flushed, fsynced and renamed over the target on commit. On any
+ * failure, or on abort, the temp file is removed and the target is left as it
+ * was.
+ *
+ * Write errors (ENOSPC, EFBIG, EIO) are kept and reported by commit even when
+ * the caller did not check each write. A file-size limit (ulimit -f) kills
+ * the process with SIGXFSZ unless that signal is ignored: a program that
+ * wants EFBIG back instead must set SIGXFSZ to SIG_IGN itself. At most 16
+ * afiles may be open at once in a process (-EMFILE beyond). */
 typedef struct cb_afile {
-    FILE *f;         /* write here */
-    char *path;      /* target */
-    char *tmp;       /* temp file beside it */
+    FILE *f;    /* write here (a stdio stream with no descriptor) */
+    char *path; /* target */
+    char *tmp;  /* temp file beside it */
 } cb_afile_t;
 
-/* Opens the temp file. Returns 0 or a negative errno. */
+/* Opens the temp file. Returns 0 or a negative errno (then *a is zeroed, and
+ * cb_afile_abort on it does nothing). */
 int cb_afile_open(cb_afile_t *a, const char *path);
+/* After a write to a->f failed: the negative errno of the first failed write,
+ * or -EIO when none was recorded. For callers that stop at the first error. */
+int cb_afile_write_error(const cb_afile_t *a);
 /* Flushes, fsyncs, renames into place, fsyncs the directory. Returns 0 or a
- * negative errno (then the temp file is gone and the target untouched). */
+ * negative errno: the first write error if any write failed; then the temp
+ * file is gone and the target untouched. The one exception is a failed fsync
+ * of the directory, after the rename: the new file is then in place, but the
+ * rename may not survive a power loss. Either way *a is released. */
 int cb_afile_commit(cb_afile_t *a);
 /* Drops the temp file; the target stays as it was. Safe after commit. */
 void cb_afile_abort(cb_afile_t *a);
 
-/* Async-signal-safe: unlinks every temp file still open in this process
+/* Async-signal-safe (only getpid and unlink): unlinks every temp file still
+ * open in this process, not those a parent process had open before a fork
  * (for a signal handler that is about to exit). */
 void cb_afile_cleanup_all(void);
 
