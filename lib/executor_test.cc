@@ -65,13 +65,22 @@ void DefaultSegv()
     signal(SIGSEGV, SIG_DFL);
 }
 
-/* Task 3 dies of SIGSEGV (a write to page 0, never mapped), task 5 calls
+/* A write to page 0 (never mapped): SIGSEGV. Not to nullptr itself, which
+ * UBSan would stop first; through a volatile pointer, so the compiler cannot
+ * see the address. */
+volatile int *volatile bad_address = reinterpret_cast<volatile int *>(uintptr_t{16});
+void BadWrite()
+{
+    *bad_address = 1;
+}
+
+/* Task 3 dies of SIGSEGV (a bad write), task 5 calls
  * _exit(0) before it could report; the others compute. */
 uint64_t Faulty(void *, size_t i)
 {
     if (i == 3) {
         DefaultSegv();
-        *reinterpret_cast<volatile int *>(uintptr_t{16}) = 1;
+        BadWrite();
     }
     if (i == 5)
         _exit(0);

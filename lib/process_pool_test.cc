@@ -38,13 +38,21 @@ void DefaultSegv()
     signal(SIGSEGV, SIG_DFL);
 }
 
-/* Task 3 dies of SIGSEGV, the others compute. The write goes to page 0
- * rather than to nullptr itself, which UBSan would stop first. */
+/* A write to page 0 (never mapped): SIGSEGV. Not to nullptr itself, which
+ * UBSan would stop first; through a volatile pointer, so the compiler cannot
+ * see the address. */
+volatile int *volatile bad_address = reinterpret_cast<volatile int *>(uintptr_t{16});
+void BadWrite()
+{
+    *bad_address = 1;
+}
+
+/* Task 3 dies of SIGSEGV, the others compute. */
 uint64_t CrashOnThree(void *, size_t i)
 {
     if (i == 3) {
         DefaultSegv();
-        *reinterpret_cast<volatile int *>(uintptr_t{16}) = 1; /* page 0: never mapped */
+        BadWrite();
     }
     return (uint64_t)i * i + 1;
 }

@@ -74,6 +74,15 @@ void DefaultSegv()
     signal(SIGSEGV, SIG_DFL);
 }
 
+/* A write to page 0 (never mapped): SIGSEGV. Not to nullptr itself, which
+ * UBSan would stop first; through a volatile pointer, so the compiler cannot
+ * see the address. */
+volatile int *volatile bad_address = reinterpret_cast<volatile int *>(uintptr_t{16});
+void BadWrite()
+{
+    *bad_address = 1;
+}
+
 } // namespace
 
 TEST(Sandbox, OkRunSharesMemory)
@@ -143,7 +152,7 @@ TEST(Sandbox, BadWriteIsCrashed)
     Sandbox s;
     ASSERT_EQ(s.Run([](void *, void *) {
         DefaultSegv();
-        *reinterpret_cast<volatile int *>(uintptr_t{16}) = 1; /* page 0: never mapped */
+        BadWrite();
         return 0;
     }),
               0);
