@@ -105,6 +105,13 @@ static int thread_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *r
     size_t created = 0;
     x->cfg = cfg;
     x->results = results;
+    /* A task that ends its thread (pthread_exit) never writes its result:
+     * it stays an error. */
+    for (size_t i = 0; i < cfg->tasks; i++) {
+        results[i].value = 0;
+        results[i].status = CB_ERROR;
+        results[i].signo = 0;
+    }
     for (; created < cfg->tasks; created++) {
         pthread_attr_t *attr = &x->attrs[created % (size_t)x->nattrs];
         rc = -pthread_create(&x->threads[created], attr, thread_main, &x->args[created]);
@@ -115,12 +122,7 @@ static int thread_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *r
         if (pthread_join(x->threads[i], NULL) != 0)
             abort();
     /* Out of threads (EAGAIN: RLIMIT_NPROC, pids cgroup): the tasks that
-     * never started are errors, and so is the run. */
-    for (size_t i = created; i < cfg->tasks; i++) {
-        results[i].value = 0;
-        results[i].status = CB_ERROR;
-        results[i].signo = 0;
-    }
+     * never started stay errors, and so is the run. */
     return rc;
 }
 

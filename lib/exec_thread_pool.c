@@ -99,7 +99,7 @@ static int tp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resul
         return rc;
     for (size_t i = 0; i < cfg->tasks; i++) {
         results[i].value = x->tasks[i].value;
-        results[i].status = CB_OK;
+        results[i].status = x->tasks[i].status;
         results[i].signo = 0;
     }
     return 0;

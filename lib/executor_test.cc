@@ -1,6 +1,7 @@
 #include "lib/executor.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -412,6 +413,28 @@ TEST(Faults, ProcessRecordsCrashAndExit)
             }
         }
         EXPECT_TRUE(NoChildren()) << name;
+    }
+}
+
+/* A task that ends its thread (pthread_exit) under thread or thread_pool is
+ * an error; the others finish. */
+TEST(Faults, PthreadExitIsError)
+{
+    for (const char *name : {"thread", "thread_pool"}) {
+        std::vector<cb_task_result_t> r = RunExec(name, Cfg(30, [](void *, size_t i) -> uint64_t {
+                                                      if (i == 4)
+                                                          pthread_exit(nullptr);
+                                                      return (uint64_t)i * i + 1;
+                                                  }));
+        for (size_t i = 0; i < 30; i++) {
+            if (i == 4) {
+                EXPECT_EQ(r[i].status, CB_ERROR) << name;
+            } else {
+                EXPECT_EQ(r[i].status, CB_OK) << name << " task " << i;
+                EXPECT_EQ(r[i].value, i * i + 1) << name << " task " << i;
+            }
+        }
+        EXPECT_EQ(ThreadsSettledAt(1), 1) << name;
     }
 }
 

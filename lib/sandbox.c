@@ -209,6 +209,20 @@ static void on_term(int sig)
 {
     cb_children_kill_all(SIGKILL);
     signal_proc_children(SIGKILL);
+    /* Reap them too (for up to ~100 ms; SIGKILL is quick), or they would
+     * outlive us as zombies for an init that may be slow to reap. waitpid
+     * and nanosleep are async-signal-safe. */
+    int saved = errno;
+    for (int i = 0; i < 100; i++) {
+        pid_t r;
+        while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
+            ;
+        if (r < 0 && errno == ECHILD)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    errno = saved;
     /* Die of the signal itself, so that the parent sees what happened. */
     signal(sig, SIG_DFL);
     raise(sig);

@@ -29,7 +29,9 @@ typedef struct cell {
 typedef struct worker {
     cb_thread_pool_t *pool;
     pthread_t thread;
-    int started; /* pthread_create succeeded */
+    int started;           /* pthread_create succeeded: join it */
+    int pu;                /* -1: unpinned */
+    cb_tp_task_t *current; /* the task it runs, for the pthread_exit path */
 } worker_t;
 
 struct cb_thread_pool {
@@ -42,6 +44,7 @@ struct cb_thread_pool {
     worker_t *workers;
     cb_callback_fn_t callback;
     void *callback_arg;
+    const cb_topo_t *topo;
 
     _Alignas(CACHELINE) _Atomic size_t enq_pos;
     _Alignas(CACHELINE) _Atomic size_t deq_pos;
@@ -125,17 +128,60 @@ static void wake_workers(cb_thread_pool_t *p, int n)
     }
 }
 
-static void finish(cb_thread_pool_t *p, cb_tp_task_t *t, uint64_t value)
+/* Records t's result and releases its waiters. The callback runs first, in
+ * this worker, except on the pthread_exit path (with_callback 0). */
+static void finish(worker_t *w, cb_tp_task_t *t, uint64_t value, cb_status_t status,
+                   int with_callback)
 {
+    cb_thread_pool_t *p = w->pool;
     t->value = value;
-    if (p->callback)
+    t->status = status;
+    if (with_callback && p->callback)
         p->callback(p->callback_arg, t->index, value);
+    w->current = NULL;
     /* After this exchange the submitter may reuse t: touch only its address
      * (a futex wake on it), never its contents. */
     if (__atomic_exchange_n(&t->done, 1, __ATOMIC_ACQ_REL) == 2)
         cb_futex_wake_private(&t->done, INT_MAX);
     if (atomic_fetch_sub(&p->outstanding, 1) == 1 && atomic_load(&p->all_waiters) > 0)
         cb_futex_wake_private(word(&p->outstanding), INT_MAX);
+}
+
+static void *worker_main(void *arg);
+
+/* Starts w's thread, pinned to its PU. Returns 0 or a negative errno. */
+static int start_worker(worker_t *w)
+{
+    pthread_attr_t attr;
+    int rc = -pthread_attr_init(&attr);
+    if (rc < 0)
+        return rc;
+    if (w->pu >= 0)
+        rc = cb_pin_attr(w->pool->topo, &attr, w->pu);
+    if (rc == 0)
+        rc = -pthread_create(&w->thread, &attr, worker_main, w);
+    if (pthread_attr_destroy(&attr) != 0)
+        abort();
+    return rc;
+}
+
+/* Runs when a worker thread ends inside a task or its callback
+ * (pthread_exit; nothing in the pool cancels). The task counts as an error,
+ * and a new thread takes this one's place (and its pin), so the pool keeps
+ * W workers and nobody waits forever. This thread detaches itself: free()
+ * joins the replacement instead. */
+static void on_worker_exit(void *arg)
+{
+    worker_t *w = arg;
+    cb_tp_task_t *t = w->current;
+    if (pthread_detach(pthread_self()) != 0)
+        abort();
+    w->current = NULL;
+    /* When no thread can be made (out of threads), this worker is simply
+     * gone; the others go on. */
+    w->started = start_worker(w) == 0;
+    if (t)
+        finish(w, t, 0, CB_ERROR, 0);
 }
 
 static void *worker_main(void *arg)
@@ -145,6 +191,7 @@ static void *worker_main(void *arg)
     atomic_fetch_add(&p->running, 1);
     cb_futex_wake_private(word(&p->running), INT_MAX);
 
+    pthread_cleanup_push(on_worker_exit, w);
     for (;;) {
         cb_tp_task_t *t = ring_pop(p);
         if (t) {
@@ -152,7 +199,8 @@ static void *worker_main(void *arg)
                 atomic_fetch_add(&p->space_seq, 1);
                 cb_futex_wake_private(word(&p->space_seq), INT_MAX);
             }
-            finish(p, t, t->fn(t->arg, t->index));
+            w->current = t;
+            finish(w, t, t->fn(t->arg, t->index), CB_OK, 1);
             continue;
         }
         int found = 0;
@@ -175,6 +223,7 @@ static void *worker_main(void *arg)
         cb_futex_wait_private(word(&p->work_seq), seq, 0);
         atomic_fetch_sub(&p->sleepers, 1);
     }
+    pthread_cleanup_pop(0);
     return NULL;
 }
 
@@ -200,8 +249,6 @@ static void pool_destroy(cb_thread_pool_t *p)
 cb_thread_pool_t *cb_thread_pool_new(const cb_thread_pool_opts_t *o, int *err)
 {
     int rc;
-    pthread_attr_t attr;
-    int attr_ok = 0;
     cb_thread_pool_t *p = NULL;
 
     if (o->workers < 1 || (o->plan && (!o->topo || o->plan->nworkers < 1))) {
@@ -235,23 +282,15 @@ cb_thread_pool_t *cb_thread_pool_new(const cb_thread_pool_opts_t *o, int *err)
     for (size_t i = 0; i < ring; i++)
         atomic_init(&p->cells[i].seq, i);
 
+    p->topo = o->topo;
     for (int i = 0; i < o->workers; i++) {
-        if ((rc = -pthread_attr_init(&attr)) != 0)
+        worker_t *w = &p->workers[i];
+        w->pool = p;
+        w->pu = o->plan ? o->plan->slots[i % o->plan->nworkers].pu_os : -1;
+        if ((rc = start_worker(w)) < 0)
             goto err;
-        attr_ok = 1;
-        if (o->plan) {
-            rc = cb_pin_attr(o->topo, &attr, o->plan->slots[i % o->plan->nworkers].pu_os);
-            if (rc < 0)
-                goto err;
-        }
-        p->workers[i].pool = p;
-        if ((rc = -pthread_create(&p->workers[i].thread, &attr, worker_main, &p->workers[i])) != 0)
-            goto err;
-        p->workers[i].started = 1;
+        w->started = 1;
         p->nworkers = i + 1;
-        if (pthread_attr_destroy(&attr) != 0)
-            abort();
-        attr_ok = 0;
     }
     /* Return only when every worker runs, so that the first timed run does
      * not pay for thread start-up. */
@@ -259,8 +298,6 @@ cb_thread_pool_t *cb_thread_pool_new(const cb_thread_pool_opts_t *o, int *err)
         cb_futex_wait_private(word(&p->running), n, 0);
     return p;
 err:
-    if (attr_ok && pthread_attr_destroy(&attr) != 0)
-        abort();
     if (p)
         pool_destroy(p);
     *err = rc;

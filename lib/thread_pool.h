@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lib/executor.h"
+#include "lib/status.h"
 #include "lib/topo.h"
 
 #ifdef __cplusplus
@@ -31,6 +32,9 @@ typedef struct cb_tp_task {
     void *arg;
     size_t index;
     uint64_t value;
+    /* CB_OK, or CB_ERROR when the task ended its thread (pthread_exit)
+     * instead of returning; the pool then starts a new worker in its place. */
+    cb_status_t status;
     uint32_t done; /* internal: 0 pending, 1 done, 2 pending with a waiter */
 } cb_tp_task_t;
 

@@ -1,6 +1,7 @@
 #include "lib/thread_pool.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -300,4 +301,60 @@ TEST(ThreadPool, ConcurrentSubmitters)
     for (size_t i = 0; i < t.size(); i++)
         ASSERT_EQ(t[i].value, i * i + 1);
     cb_thread_pool_free(p);
+}
+
+namespace
+{
+/* Task 3 ends its thread instead of returning. */
+uint64_t ExitOnThree(void *, size_t i)
+{
+    if (i == 3)
+        pthread_exit(nullptr);
+    return (uint64_t)i * i + 1;
+}
+
+uint64_t ExitAlways(void *, size_t)
+{
+    pthread_exit(nullptr);
+}
+} // namespace
+
+/* A task that calls pthread_exit is an error; a new worker takes the place
+ * of the one that ended, and free() still leaves no thread behind. */
+TEST(ThreadPool, PthreadExitInATaskIsErrorAndTheWorkerIsReplaced)
+{
+    int before = CountDir("/proc/self/task");
+    cb_thread_pool_t *p = NewPool(2);
+    ASSERT_NE(p, nullptr);
+    std::vector<cb_tp_task_t> t = Tasks(100, ExitOnThree);
+    ASSERT_EQ(cb_thread_pool_submit_many(p, t.data(), t.size()), 0);
+    cb_thread_pool_wait_all(p);
+    for (size_t i = 0; i < t.size(); i++) {
+        if (i == 3) {
+            EXPECT_EQ(t[i].status, CB_ERROR);
+        } else {
+            ASSERT_EQ(t[i].status, CB_OK) << i;
+            ASSERT_EQ(t[i].value, i * i + 1) << i;
+        }
+    }
+    /* Still two workers: the ended one's thread has gone, its replacement
+     * runs. */
+    EXPECT_EQ(ThreadsSettledAt(before + 2), before + 2);
+    cb_thread_pool_free(p);
+    EXPECT_EQ(ThreadsSettledAt(before), before);
+}
+
+/* Every task ends its thread: every one is an error, and nothing hangs. */
+TEST(ThreadPool, EveryTaskExitingNeverHangs)
+{
+    int before = CountDir("/proc/self/task");
+    cb_thread_pool_t *p = NewPool(2);
+    ASSERT_NE(p, nullptr);
+    std::vector<cb_tp_task_t> t = Tasks(50, ExitAlways);
+    ASSERT_EQ(cb_thread_pool_submit_many(p, t.data(), t.size()), 0);
+    cb_thread_pool_wait_all(p);
+    for (auto &x : t)
+        EXPECT_EQ(x.status, CB_ERROR);
+    cb_thread_pool_free(p);
+    EXPECT_EQ(ThreadsSettledAt(before), before);
 }
