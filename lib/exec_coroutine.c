@@ -20,12 +20,31 @@ typedef struct carg {
 
 struct coro_exec {
     cb_sched_t *sched;
+    size_t cap;   /* entries in args */
     carg_t *args; /* one per task */
     cb_exec_caller_pin_t pin;
     cb_gil_t *gil;
     const cb_exec_cfg_t *cfg;
     cb_task_result_t *results;
 };
+
+/* Makes room for n tasks. open sizes the arguments for its cfg->tasks; a
+ * run with more tasks grows them (inside its timed region). */
+static int reserve(coro_exec_t *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    carg_t *a = realloc(x->args, n * sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    for (size_t i = x->cap; i < n; i++) {
+        a[i].x = x;
+        a[i].index = i;
+    }
+    x->args = a;
+    x->cap = n;
+    return 0;
+}
 
 static void coro_close(void *state)
 {
@@ -52,15 +71,8 @@ static int coro_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -ENOMEM;
         goto err;
     }
-    x->args = calloc(cfg->tasks ? cfg->tasks : 1, sizeof(*x->args));
-    if (!x->args) {
-        rc = -ENOMEM;
+    if ((rc = reserve(x, cfg->tasks)) < 0)
         goto err;
-    }
-    for (size_t i = 0; i < cfg->tasks; i++) {
-        x->args[i].x = x;
-        x->args[i].index = i;
-    }
     cb_coro_impl_t impl = cb_coro_asm_unavailable() ? CB_CORO_UCONTEXT : CB_CORO_ASM;
     if (!(x->sched = cb_sched_new(impl, 0, &rc)))
         goto err;
@@ -90,7 +102,9 @@ static void coro_main(void *arg)
 static int coro_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
 {
     coro_exec_t *x = state;
-    int rc = 0;
+    int rc = reserve(x, cfg->tasks);
+    if (rc < 0)
+        return rc;
     x->cfg = cfg;
     x->results = results;
     for (size_t i = 0; i < cfg->tasks; i++) {

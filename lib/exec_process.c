@@ -23,17 +23,41 @@ typedef struct report {
 } report_t;
 
 typedef struct process_exec {
+    size_t cap;    /* tasks the arrays below hold */
     report_t *shm; /* one per task, MAP_SHARED */
-    size_t shm_size;
-    pid_t *pids; /* one per task */
+    pid_t *pids;   /* one per task */
 } process_exec_t;
+
+/* Makes room for n tasks. open sizes the arrays for its cfg->tasks; a run
+ * with more tasks grows them (inside its timed region). The shared array is
+ * prefaulted: a child's first write must not be a page fault the parent
+ * could have taken once, untimed. */
+static int reserve(process_exec_t *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    pid_t *pids = realloc(x->pids, n * sizeof(*pids));
+    if (!pids)
+        return -ENOMEM;
+    x->pids = pids;
+    report_t *shm =
+        mmap(NULL, n * sizeof(report_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED)
+        return -ENOMEM;
+    memset(shm, 0, n * sizeof(report_t));
+    if (x->shm && munmap(x->shm, x->cap * sizeof(report_t)) != 0)
+        abort();
+    x->shm = shm;
+    x->cap = n;
+    return 0;
+}
 
 static void process_close(void *state)
 {
     process_exec_t *x = state;
     if (!x)
         return;
-    if (x->shm && munmap(x->shm, x->shm_size) != 0)
+    if (x->shm && munmap(x->shm, x->cap * sizeof(report_t)) != 0)
         abort();
     free(x->pids);
     free(x);
@@ -50,22 +74,8 @@ static int process_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -ENOMEM;
         goto err;
     }
-    size_t n = cfg->tasks ? cfg->tasks : 1;
-    x->pids = calloc(n, sizeof(*x->pids));
-    if (!x->pids) {
-        rc = -ENOMEM;
+    if ((rc = reserve(x, cfg->tasks ? cfg->tasks : 1)) < 0)
         goto err;
-    }
-    x->shm_size = n * sizeof(report_t);
-    x->shm = mmap(NULL, x->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (x->shm == MAP_FAILED) {
-        x->shm = NULL;
-        rc = -ENOMEM;
-        goto err;
-    }
-    /* Prefault: the children's first write must not be a page fault the
-     * parent could have taken once, untimed. */
-    memset(x->shm, 0, x->shm_size);
     *state = x;
     return 0;
 err:
@@ -112,6 +122,8 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
     int rc = 0;
     size_t forked = 0;
     pid_t parent = getpid();
+    if ((rc = reserve(x, cfg->tasks)) < 0)
+        return rc;
     for (size_t i = 0; i < cfg->tasks; i++)
         atomic_store_explicit(&x->shm[i].reported, 0, memory_order_relaxed);
     for (; forked < cfg->tasks; forked++) {

@@ -9,7 +9,9 @@
 #include "lib/exec_internal.h"
 #include "lib/process_pool.h"
 
-/* Tasks in flight at once; a bigger run goes through in windows of this. */
+/* Tasks in flight at once (the shared slots: open sizes them for its
+ * cfg->tasks, within these bounds); a bigger run goes through in windows. */
+#define MIN_WINDOW 4096
 #define MAX_WINDOW 65536
 
 typedef struct pp_exec {
@@ -37,7 +39,9 @@ static int pp_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -ENOMEM;
         goto err;
     }
-    x->window = cfg->tasks < 64 ? 64 : cfg->tasks > MAX_WINDOW ? MAX_WINDOW : cfg->tasks;
+    x->window = cfg->tasks < MIN_WINDOW   ? MIN_WINDOW
+                : cfg->tasks > MAX_WINDOW ? MAX_WINDOW
+                                          : cfg->tasks;
     cb_process_pool_opts_t o = {
         .workers = cfg->workers,
         .topo = cfg->topo,

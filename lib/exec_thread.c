@@ -17,6 +17,7 @@ typedef struct targ {
 } targ_t;
 
 struct thread_exec {
+    size_t cap; /* tasks the arrays below hold */
     const cb_exec_cfg_t *cfg;
     cb_task_result_t *results;
     cb_gil_t *gil;
@@ -26,6 +27,28 @@ struct thread_exec {
     pthread_t *threads;    /* one per task */
     targ_t *args;          /* one per task */
 };
+
+/* Makes room for n tasks. open sizes the arrays for its cfg->tasks; a run
+ * with more tasks grows them (inside its timed region). */
+static int reserve(thread_exec_t *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    pthread_t *threads = realloc(x->threads, n * sizeof(*threads));
+    if (!threads)
+        return -ENOMEM;
+    x->threads = threads;
+    targ_t *args = realloc(x->args, n * sizeof(*args));
+    if (!args)
+        return -ENOMEM;
+    x->args = args;
+    for (size_t i = x->cap; i < n; i++) {
+        args[i].x = x;
+        args[i].index = i;
+    }
+    x->cap = n;
+    return 0;
+}
 
 static void thread_close(void *state)
 {
@@ -55,14 +78,13 @@ static int thread_open(const cb_exec_cfg_t *cfg, void **state)
         goto err;
     }
     x->nattrs = cfg->plan ? cfg->plan->nworkers : 1;
-    size_t n = cfg->tasks ? cfg->tasks : 1;
     x->attrs = calloc((size_t)x->nattrs, sizeof(*x->attrs));
-    x->threads = calloc(n, sizeof(*x->threads));
-    x->args = calloc(n, sizeof(*x->args));
-    if (!x->attrs || !x->threads || !x->args) {
+    if (!x->attrs) {
         rc = -ENOMEM;
         goto err;
     }
+    if ((rc = reserve(x, cfg->tasks)) < 0)
+        goto err;
     /* The attributes (with their CPU sets) are built here, untimed; run only
      * creates and joins. */
     for (int i = 0; i < x->nattrs; i++) {
@@ -71,10 +93,6 @@ static int thread_open(const cb_exec_cfg_t *cfg, void **state)
         x->attrs_ready = i + 1;
         if (cfg->plan && (rc = cb_pin_attr(cfg->topo, &x->attrs[i], cb_exec_pu(cfg, i))) < 0)
             goto err;
-    }
-    for (size_t i = 0; i < cfg->tasks; i++) {
-        x->args[i].x = x;
-        x->args[i].index = i;
     }
     if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
         goto err;
@@ -103,6 +121,8 @@ static int thread_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *r
     thread_exec_t *x = state;
     int rc = 0;
     size_t created = 0;
+    if ((rc = reserve(x, cfg->tasks)) < 0)
+        return rc;
     x->cfg = cfg;
     x->results = results;
     /* A task that ends its thread (pthread_exit) never writes its result:

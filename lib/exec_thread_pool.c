@@ -8,12 +8,14 @@
 #include "lib/exec_internal.h"
 #include "lib/thread_pool.h"
 
-/* The queue holds every task of a run up to this; past it, submitting waits
- * for room as any bounded pool would. */
+/* The queue holds every task of a run between these bounds; past it,
+ * submitting waits for room as any bounded pool would. */
+#define MIN_QUEUE 4096
 #define MAX_QUEUE 65536
 
 typedef struct tp_exec {
     cb_thread_pool_t *pool;
+    size_t cap;          /* records in tasks */
     cb_tp_task_t *tasks; /* one per task */
     cb_gil_t *gil;
     const cb_exec_cfg_t *cfg;
@@ -31,6 +33,20 @@ static uint64_t gil_task(void *arg, size_t i)
         cfg->callback(cfg->callback_arg, i, v);
     cb_gil_task_end(x->gil);
     return v;
+}
+
+/* Makes room for n task records. open sizes them for its cfg->tasks; a run
+ * with more tasks grows them (inside its timed region). */
+static int reserve(tp_exec_t *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    cb_tp_task_t *t = realloc(x->tasks, n * sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    x->tasks = t;
+    x->cap = n;
+    return 0;
 }
 
 static void tp_close(void *state)
@@ -56,18 +72,15 @@ static int tp_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -ENOMEM;
         goto err;
     }
-    x->tasks = calloc(cfg->tasks ? cfg->tasks : 1, sizeof(*x->tasks));
-    if (!x->tasks) {
-        rc = -ENOMEM;
+    if ((rc = reserve(x, cfg->tasks)) < 0)
         goto err;
-    }
     if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
         goto err;
     cb_thread_pool_opts_t o = {
         .workers = cfg->workers,
         .topo = cfg->topo,
         .plan = cfg->plan,
-        .queue_capacity = cfg->tasks < 64          ? 64
+        .queue_capacity = cfg->tasks < MIN_QUEUE   ? MIN_QUEUE
                           : cfg->tasks > MAX_QUEUE ? MAX_QUEUE
                                                    : cfg->tasks,
         .callback = x->gil ? NULL : cfg->callback,
@@ -87,13 +100,16 @@ err:
 static int tp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
 {
     tp_exec_t *x = state;
+    int rc = reserve(x, cfg->tasks);
+    if (rc < 0)
+        return rc;
     x->cfg = cfg;
     for (size_t i = 0; i < cfg->tasks; i++) {
         x->tasks[i].fn = x->gil ? gil_task : cfg->fn;
         x->tasks[i].arg = x->gil ? (void *)x : cfg->arg;
         x->tasks[i].index = i;
     }
-    int rc = cb_thread_pool_submit_many(x->pool, x->tasks, cfg->tasks);
+    rc = cb_thread_pool_submit_many(x->pool, x->tasks, cfg->tasks);
     cb_thread_pool_wait_all(x->pool);
     if (rc < 0)
         return rc;

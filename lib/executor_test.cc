@@ -265,6 +265,31 @@ INSTANTIATE_TEST_SUITE_P(AllExecutors, Results,
                          ::testing::Combine(::testing::ValuesIn(kAll),
                                             ::testing::Values(1, 2, 7, 1000)));
 
+/* One open, several runs with other task counts than open saw (the spawn
+ * benchmark opens for one task and then streams a million through). */
+TEST(Executors, RunsReuseOneOpen)
+{
+    for (const char *name : kAll) {
+        const cb_executor_t *e = cb_executor_find(name);
+        ASSERT_NE(e, nullptr);
+        cb_exec_cfg_t c = Cfg(1);
+        void *state = nullptr;
+        ASSERT_EQ(e->open ? e->open(&c, &state) : 0, 0) << name;
+        for (size_t n : {1, 1000, 7, 5000, 1}) {
+            c.tasks = n;
+            std::vector<cb_task_result_t> r(n);
+            ASSERT_EQ(e->run(state, &c, r.data()), 0) << name << " tasks " << n;
+            for (size_t i = 0; i < n; i++) {
+                ASSERT_EQ(r[i].status, CB_OK) << name << " tasks " << n << " task " << i;
+                ASSERT_EQ(r[i].value, i * i + 1) << name << " tasks " << n << " task " << i;
+            }
+        }
+        if (e->close)
+            e->close(state);
+        EXPECT_TRUE(NoChildren()) << name;
+    }
+}
+
 /* No tasks: nothing to do, and nothing goes wrong. */
 TEST(Executors, ZeroTasks)
 {
