@@ -275,7 +275,11 @@ TEST(Executors, RunsReuseOneOpen)
         cb_exec_cfg_t c = Cfg(1);
         void *state = nullptr;
         ASSERT_EQ(e->open ? e->open(&c, &state) : 0, 0) << name;
+        /* 5000: past the pools' 4096-entry minimum queue (process_pool goes
+         * through in two windows); forking that many is only slow. */
         for (size_t n : {1, 1000, 7, 5000, 1}) {
+            if (n == 5000 && !IsPool(name))
+                continue;
             c.tasks = n;
             std::vector<cb_task_result_t> r(n);
             ASSERT_EQ(e->run(state, &c, r.data()), 0) << name << " tasks " << n;
