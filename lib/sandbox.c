@@ -69,13 +69,22 @@ void cb_children_kill_all(int sig)
 }
 
 /* A forked child inherits the parent's list: forget it, so that nothing in
- * the child can signal its siblings. */
+ * the child can signal its siblings. Only entries in use are written: a
+ * write to a page the child shares with its parent costs a copy-on-write
+ * fault, which every process executor spawn would pay. */
 static void children_forget(void)
 {
     size_t high = atomic_load(&children_high);
-    for (size_t i = 0; i < high; i++)
-        atomic_store(&children[i], 0);
-    atomic_store(&children_high, 0);
+    int any = 0;
+    for (size_t i = 0; i < high; i++) {
+        if (atomic_load_explicit(&children[i], memory_order_relaxed) != 0) {
+            atomic_store(&children[i], 0);
+            any = 1;
+        }
+    }
+    /* With every entry empty, a stale high only costs kill_all a scan. */
+    if (any)
+        atomic_store(&children_high, 0);
 }
 
 void cb_child_init(pid_t parent_pid)
