@@ -59,8 +59,11 @@ typedef struct cb_executor {
      * close: call open, run and close from one thread. */
     int (*open)(const cb_exec_cfg_t *cfg, void **state);
     /* The timed part: runs cfg->tasks tasks to completion, filling results[i]
-     * for each task. Returns 0 when it could run them (individual tasks may
-     * still have failed: see results), or a negative errno. */
+     * for each task (results holds cfg->tasks entries). Returns 0 when it
+     * could run them (individual tasks may still have failed: see results),
+     * or a negative errno. May run many times per open, with any number of
+     * tasks; a run with more tasks than open saw grows the executor's arrays
+     * inside the timed part. */
     int (*run)(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results);
     /* Untimed tear-down: stops pools, reaps processes. Optional. */
     void (*close)(void *state);

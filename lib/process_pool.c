@@ -546,7 +546,7 @@ cb_process_pool_t *cb_process_pool_new(const cb_process_pool_opts_t *o, int *err
         rc = -EINVAL;
         goto err;
     }
-    if (o->plan && !cb_topo_is_this_system(o->topo)) {
+    if (o->plan && o->plan->policy != CB_PIN_NONE && !cb_topo_is_this_system(o->topo)) {
         rc = -EXDEV;
         goto err;
     }

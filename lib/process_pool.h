@@ -46,7 +46,8 @@ typedef struct cb_process_pool_opts {
     size_t capacity;
     /* Interpreter-lock emulation (gil.h) inside each worker: 0 off. */
     uint64_t gil_interval_ns;
-    /* Optional, runs in the parent for each task that finished CB_OK. */
+    /* Optional, runs in the parent for each task that finished CB_OK. It
+     * may submit more tasks, but must not wait (wait, wait_all, free). */
     cb_callback_fn_t callback;
     void *callback_arg;
 } cb_process_pool_opts_t;

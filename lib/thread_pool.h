@@ -43,7 +43,10 @@ typedef struct cb_thread_pool_opts {
     const cb_topo_t *topo;     /* needed when plan is set */
     const cb_pin_plan_t *plan; /* NULL: unpinned; worker w on slots[w % nworkers] */
     size_t queue_capacity;     /* ring entries, rounded up to a power of two; 0: 1024 */
-    cb_callback_fn_t callback; /* optional: callback(callback_arg, index, value) */
+    /* Optional: callback(callback_arg, index, value), in the worker. It must
+     * not wait for tasks; it may submit, but a submit into a full queue
+     * blocks that worker until another one makes room. */
+    cb_callback_fn_t callback;
     void *callback_arg;
 } cb_thread_pool_opts_t;
 
