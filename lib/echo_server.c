@@ -490,9 +490,15 @@ static void server_child(const cb_echo_server_cfg_t *cfg, int lfd, int port, int
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* SIGINT (a terminal's ^C reaches the whole process group) is the
+     * parent's to handle: it stops the server with SIGTERM. */
+    sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
     int rc = 0;
     int pu = cfg->topo && cfg->npus > 0 ? cfg->pus[worker % cfg->npus] : -1;
     /* thread and thread_pool pin per thread (or not at all); the others are
