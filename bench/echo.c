@@ -430,9 +430,12 @@ int main(int argc, char **argv)
                 c->topo = t;
                 c->warmup_ns = warmup_ns;
                 c->duration_ns = duration_ns;
-                if (pinned && mdl != CB_ECHO_THREAD) {
+                if (pinned) {
+                    /* thread: its connection threads round robin over the
+                     * plan for the first --workers count. */
                     cb_pin_plan_t plan;
-                    if (cb_runner_plan(&o, t, c->workers, &plan) != 0)
+                    int nw = mdl == CB_ECHO_THREAD ? (int)wcounts[0] : c->workers;
+                    if (cb_runner_plan(&o, t, nw, &plan) != 0)
                         return CB_EXIT_USAGE;
                     for (int i = 0; i < plan.nworkers && i < 256; i++)
                         c->srv_pus[c->nsrv_pus++] = plan.slots[i].pu_os;

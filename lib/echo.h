@@ -11,8 +11,8 @@
  * The models (names fixed, lower_snake_case):
  *   thread        one process; an accept loop starts one detached pthread per
  *                 connection, which serves it with blocking read/write until
- *                 the peer closes. Threads are not pinned (the kernel places
- *                 them, as a thread-per-connection server is deployed).
+ *                 the peer closes. Connection k's thread is pinned to
+ *                 pus[k % npus] (round robin over the plan).
  *   thread_pool   one process; the accept loop queues connections for W
  *                 pinned worker threads. A worker takes one connection and
  *                 serves it, blocking, until it is closed: what a Python
@@ -67,8 +67,9 @@ typedef struct cb_echo_server_cfg {
     int port;    /* 0: the kernel picks one */
     int workers; /* thread_pool, process_pool, hybrid; ignored by the others */
     int backlog; /* listen() backlog; 0: SOMAXCONN */
-    /* Pinning: worker i (the single thread of epoll / coroutine is worker 0)
-     * binds to pus[i % npus]; topo NULL, npus 0 or a negative entry: none. */
+    /* Pinning: worker i (the single thread of epoll / coroutine is worker 0;
+     * for thread, the thread of the i-th connection) binds to pus[i % npus];
+     * topo NULL, npus 0 or a negative entry: none. */
     const cb_topo_t *topo;
     const int *pus;
     int npus;

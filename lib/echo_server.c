@@ -32,7 +32,7 @@
 static const struct {
     const char *name, *summary;
 } models[CB_ECHO_NMODELS] = {
-    [CB_ECHO_THREAD] = {"thread", "one pthread per connection, blocking I/O, not pinned"},
+    [CB_ECHO_THREAD] = {"thread", "one pthread per connection, blocking I/O, pinned round robin"},
     [CB_ECHO_THREAD_POOL] = {"thread_pool",
                              "W pinned threads; a connection holds a worker until closed "
                              "(ThreadPoolExecutor)"},
@@ -179,22 +179,31 @@ static void *conn_thread(void *arg)
     return NULL;
 }
 
-static int run_thread(int lfd, int ready)
+static int run_thread(int lfd, int ready, const cb_echo_server_cfg_t *cfg)
 {
-    pthread_attr_t at;
-    if (pthread_attr_init(&at) != 0 || pthread_attr_setstacksize(&at, THREAD_STACK) != 0 ||
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) != 0)
-        return -ENOMEM;
     int ok = 0;
     if (write(ready, &ok, sizeof(ok)) != sizeof(ok))
         return -errno;
-    for (;;) {
+    for (unsigned long k = 0;; k++) {
         int fd = accept_blocking(lfd);
         if (fd < 0)
             continue;
+        /* Connection k's thread starts on the k-th PU of the plan, round
+         * robin, so the model is the only difference from the others. */
+        int pu = cfg->topo && cfg->npus > 0 ? cfg->pus[k % (unsigned long)cfg->npus] : -1;
+        pthread_attr_t at;
         pthread_t th;
-        if (pthread_create(&th, &at, conn_thread, (void *)(intptr_t)fd) != 0)
+        int rc = pthread_attr_init(&at);
+        if (rc != 0) {
+            close(fd);
+            continue;
+        }
+        if (pthread_attr_setstacksize(&at, THREAD_STACK) != 0 ||
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) != 0 ||
+            (pu >= 0 && cb_pin_attr(cfg->topo, &at, pu) < 0) ||
+            pthread_create(&th, &at, conn_thread, (void *)(intptr_t)fd) != 0)
             close(fd); /* out of threads: the client sees the connection closed */
+        pthread_attr_destroy(&at);
     }
 }
 
@@ -513,7 +522,7 @@ static void server_child(const cb_echo_server_cfg_t *cfg, int lfd, int port, int
     if (rc == 0) {
         switch (cfg->model) {
         case CB_ECHO_THREAD:
-            rc = run_thread(lfd, ready);
+            rc = run_thread(lfd, ready, cfg);
             break;
         case CB_ECHO_THREAD_POOL:
             rc = run_thread_pool(lfd, ready, cfg);
@@ -602,7 +611,17 @@ int cb_echo_server_start(const cb_echo_server_cfg_t *cfg, cb_echo_server_t **out
     /* hybrid: this socket only reserves the port (bound, never listening, so
      * it takes no connections); each worker binds its own with SO_REUSEPORT. */
     int hybrid = cfg->model == CB_ECHO_HYBRID;
-    rc = make_listener(cfg->port, hybrid, !hybrid, cfg->backlog, &lfd);
+    if (hybrid && cfg->port > 0) {
+        /* A port given: probe it without SO_REUSEPORT first, or a second
+         * hybrid server would silently join the first one's group. */
+        rc = make_listener(cfg->port, 0, 0, 0, &lfd);
+        if (rc >= 0) {
+            close(lfd);
+            lfd = -1;
+        }
+    }
+    if (rc >= 0)
+        rc = make_listener(cfg->port, hybrid, !hybrid, cfg->backlog, &lfd);
     if (rc < 0) {
         if (rc == -EADDRINUSE)
             snprintf(err, errlen, "port %d is already in use on 127.0.0.1", cfg->port);

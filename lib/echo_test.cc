@@ -244,6 +244,48 @@ std::string ModelName(const ::testing::TestParamInfo<int> &i)
 
 INSTANTIATE_TEST_SUITE_P(All, EchoModel, ::testing::Range(0, (int)CB_ECHO_NMODELS), ModelName);
 
+// Every model with its workers (and the client's threads) pinned by a
+// compact plan of this machine: still echoes every byte.
+TEST(Echo, PinnedModelsEcho)
+{
+    int err = 0;
+    cb_topo_t *t = cb_topo_load(&err);
+    ASSERT_NE(t, nullptr) << err;
+    cb_pin_plan_t plan;
+    char msg[256];
+    ASSERT_EQ(cb_pin_plan_make(t, CB_PIN_COMPACT, nullptr, 0, 2, &plan, msg, sizeof(msg)), 0)
+        << msg;
+    int pus[2] = {plan.slots[0].pu_os, plan.slots[1].pu_os};
+    for (int m = 0; m < CB_ECHO_NMODELS; m++) {
+        cb_echo_server_cfg_t cfg = {};
+        cfg.model = (cb_echo_model_t)m;
+        cfg.workers = 2;
+        cfg.topo = t;
+        cfg.pus = pus;
+        cfg.npus = 2;
+        cb_echo_server_t *s = nullptr;
+        char e[128] = "";
+        ASSERT_EQ(cb_echo_server_start(&cfg, &s, e, sizeof(e)), 0) << e;
+        EXPECT_EQ(EchoOnce(cb_echo_server_port(s), 4096), "ok") << cb_echo_model_name(cfg.model);
+        cb_echo_load_cfg_t c = {};
+        c.port = cb_echo_server_port(s);
+        c.conns = 2; // thread_pool: one per worker
+        c.msg_bytes = 64;
+        c.topo = t;
+        c.pus = pus;
+        c.npus = 2;
+        c.duration_ns = 50000000ull;
+        cb_echo_load_result_t r;
+        EXPECT_EQ(cb_echo_load_run(&c, &r), 0);
+        EXPECT_EQ(r.served, 2) << cb_echo_model_name(cfg.model);
+        EXPECT_EQ(r.mismatched, 0u);
+        EXPECT_EQ(cb_echo_server_stop(s, e, sizeof(e)), 0) << e;
+    }
+    cb_pin_plan_free(&plan);
+    cb_topo_free(t);
+    EXPECT_TRUE(NoChildren());
+}
+
 TEST(Echo, ModelNames)
 {
     const char *want[] = {"thread", "thread_pool", "process_pool", "epoll", "coroutine", "hybrid"};
@@ -272,8 +314,11 @@ TEST(Echo, ThreadPoolServesOneConnectionPerWorker)
 
 TEST(Echo, PortInUseIsRefused)
 {
-    for (int m = 0; m < CB_ECHO_NMODELS; m++) {
-        cb_echo_server_t *a = Start(CB_ECHO_EPOLL);
+    // Each model against an epoll server, then against itself (two hybrid
+    // servers must not share a port through SO_REUSEPORT).
+    for (int k = 0; k < 2 * CB_ECHO_NMODELS; k++) {
+        int m = k % CB_ECHO_NMODELS;
+        cb_echo_server_t *a = Start(k < CB_ECHO_NMODELS ? CB_ECHO_EPOLL : (cb_echo_model_t)m);
         ASSERT_NE(a, nullptr);
         cb_echo_server_cfg_t cfg = {};
         cfg.model = (cb_echo_model_t)m;
