@@ -139,6 +139,11 @@ typedef struct cb_echo_load_cfg {
     uint64_t connect_timeout_ns; /* for all connections together; 0: 2 s */
     uint64_t warmup_ns;          /* unmeasured, after every connection is up */
     uint64_t duration_ns;        /* the measured window */
+    /* 0: closed loop until the window ends. N > 0: each connection stops
+     * after N echoes, and the run ends as soon as every connection has
+     * stopped (or at the window's end, whichever is first): for tests that
+     * must not depend on speed. */
+    int requests_per_conn;
     /* Called in the caller's thread at the start (phase 0) and the end
      * (phase 1) of the measured window, e.g. to read the server's CPU. */
     void (*on_window)(void *arg, int phase);
@@ -147,7 +152,7 @@ typedef struct cb_echo_load_cfg {
 
 typedef struct cb_echo_load_result {
     uint64_t requests;     /* echoes completed inside the window */
-    double window_s;       /* the window's length as measured */
+    double window_s;       /* the window's length (shorter when requests_per_conn ended it) */
     double req_per_s;      /* requests / window_s */
     double p50_us, p99_us; /* request latency (send start to last byte back); NaN: none */
     int established;       /* connections whose connect completed */

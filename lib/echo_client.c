@@ -95,6 +95,7 @@ typedef struct lthread {
     cb_echo_hist_t hist;
     uint64_t requests, mismatched;
     int established, served, failed, first_errno;
+    int finished; /* connections done with requests_per_conn echoes */
     int rc;
 } lthread_t;
 
@@ -183,6 +184,11 @@ static void conn_recv(lthread_t *t, lconn_t *c)
         cb_echo_hist_add(&t->hist, now - c->t0);
         t->requests++;
     }
+    int per = t->sh->cfg->requests_per_conn;
+    if (per > 0 && c->done >= (uint64_t)per) {
+        t->finished++;
+        return;
+    }
     conn_start(t, c, now);
 }
 
@@ -268,7 +274,10 @@ static void *load_thread(void *arg)
         if (t->conns[i].up)
             conn_start(t, &t->conns[i], now);
     struct epoll_event evs[256];
+    int per = t->sh->cfg->requests_per_conn;
     while ((now = cb_now_ns()) < t->sh->we) {
+        if (per > 0 && t->finished == t->established - t->failed)
+            break;
         int k = epoll_wait(t->ep, evs, 256, wait_ms(now, t->sh->we));
         if (k < 0 && errno != EINTR) {
             t->rc = -errno;
@@ -367,17 +376,23 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
     sh.ws = now + cfg->warmup_ns;
     sh.we = sh.ws + cfg->duration_ns;
     pthread_barrier_wait(&sh.bar);
+    uint64_t end = sh.we;
     if (rc == 0) {
         sleep_until(sh.ws);
         if (cfg->on_window)
             cfg->on_window(cfg->on_window_arg, 0);
-        sleep_until(sh.we);
-        if (cfg->on_window)
-            cfg->on_window(cfg->on_window_arg, 1);
+        if (cfg->requests_per_conn <= 0)
+            sleep_until(sh.we);
     }
     for (int i = 0; i < started; i++)
         if (pthread_join(th[i], NULL) != 0)
             abort();
+    if (rc == 0 && cfg->requests_per_conn > 0) {
+        now = cb_now_ns();
+        end = now < sh.we ? now : sh.we;
+    }
+    if (rc == 0 && cfg->on_window)
+        cfg->on_window(cfg->on_window_arg, 1);
     for (int i = 0; i < nt; i++) {
         lthread_t *t = &ts[i];
         if (t->rc < 0 && rc == 0)
@@ -391,7 +406,7 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
             r->first_errno = t->first_errno;
         cb_echo_hist_merge(all, &t->hist);
     }
-    r->window_s = (double)cfg->duration_ns / 1e9;
+    r->window_s = end > sh.ws ? (double)(end - sh.ws) / 1e9 : 0;
     r->req_per_s = r->window_s > 0 ? (double)r->requests / r->window_s : NAN;
     r->p50_us = cb_echo_hist_quantile_ns(all, 0.50) / 1e3;
     r->p99_us = cb_echo_hist_quantile_ns(all, 0.99) / 1e3;

@@ -110,7 +110,11 @@ cb_echo_server_t *Start(cb_echo_model_t m, int workers = 2, int port = 0)
     return rc == 0 ? s : nullptr;
 }
 
-cb_echo_load_result_t Load(int port, int conns, size_t msg, uint64_t duration_ms = 100)
+// The load for duration_ms; with per_conn > 0, until every connection has
+// had per_conn echoes (bounded by a generous 20 s window), so that a count
+// asserted afterwards does not depend on the machine's speed.
+cb_echo_load_result_t Load(int port, int conns, size_t msg, uint64_t duration_ms = 100,
+                           int per_conn = 0)
 {
     cb_echo_load_cfg_t c = {};
     c.port = port;
@@ -118,8 +122,9 @@ cb_echo_load_result_t Load(int port, int conns, size_t msg, uint64_t duration_ms
     c.msg_bytes = msg;
     c.threads = 2;
     c.connect_timeout_ns = 2000000000ull;
-    c.warmup_ns = 20000000ull;
-    c.duration_ns = duration_ms * 1000000ull;
+    c.warmup_ns = per_conn > 0 ? 0 : 20000000ull;
+    c.duration_ns = (per_conn > 0 ? 20000 : duration_ms) * 1000000ull;
+    c.requests_per_conn = per_conn;
     cb_echo_load_result_t r;
     EXPECT_EQ(cb_echo_load_run(&c, &r), 0);
     return r;
@@ -167,12 +172,13 @@ TEST_P(EchoModel, LoadChecksEveryEcho)
     cb_echo_server_t *s = Start(model(), 2);
     ASSERT_NE(s, nullptr);
     for (size_t msg : {(size_t)64, (size_t)1 << 20}) {
-        cb_echo_load_result_t r = Load(cb_echo_server_port(s), conns, msg);
+        cb_echo_load_result_t r = Load(cb_echo_server_port(s), conns, msg, 0, 3);
         EXPECT_EQ(r.established, conns);
         EXPECT_EQ(r.served, conns) << "msg " << msg;
         EXPECT_EQ(r.failed, 0);
         EXPECT_EQ(r.mismatched, 0u);
-        EXPECT_GT(r.requests, 0u);
+        // 3 echoes on each connection, all inside the window (no warm-up).
+        EXPECT_EQ(r.requests, 3u * conns);
         EXPECT_FALSE(std::isnan(r.p99_us));
         EXPECT_LE(r.p50_us, r.p99_us);
     }
@@ -223,7 +229,7 @@ TEST_P(EchoModel, ReportsADeadServer)
     cb_echo_server_t *s = Start(model(), 2);
     ASSERT_NE(s, nullptr);
     int conns = model() == CB_ECHO_THREAD_POOL ? 2 : 8;
-    cb_echo_load_result_t before = Load(cb_echo_server_port(s), conns, 64, 50);
+    cb_echo_load_result_t before = Load(cb_echo_server_port(s), conns, 64, 0, 2);
     EXPECT_EQ(before.served, conns);
     for (int i = 0; i < cb_echo_server_npids(s); i++)
         ASSERT_EQ(kill(cb_echo_server_pid(s, i), SIGKILL), 0);
@@ -274,7 +280,8 @@ TEST(Echo, PinnedModelsEcho)
         c.topo = t;
         c.pus = pus;
         c.npus = 2;
-        c.duration_ns = 50000000ull;
+        c.duration_ns = 20000000000ull;
+        c.requests_per_conn = 2;
         cb_echo_load_result_t r;
         EXPECT_EQ(cb_echo_load_run(&c, &r), 0);
         EXPECT_EQ(r.served, 2) << cb_echo_model_name(cfg.model);
@@ -304,7 +311,9 @@ TEST(Echo, ThreadPoolServesOneConnectionPerWorker)
 {
     cb_echo_server_t *s = Start(CB_ECHO_THREAD_POOL, 1);
     ASSERT_NE(s, nullptr);
-    cb_echo_load_result_t r = Load(cb_echo_server_port(s), 3, 64, 100);
+    // 1 s: ample for the first connection's echo; the two queued ones are
+    // never served while it stays open, however long the run.
+    cb_echo_load_result_t r = Load(cb_echo_server_port(s), 3, 64, 1000);
     EXPECT_EQ(r.established, 3);
     EXPECT_EQ(r.served, 1);
     EXPECT_EQ(r.failed, 0);
