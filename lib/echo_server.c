@@ -418,13 +418,18 @@ static void coro_conn(void *arg)
     int fd = (int)(intptr_t)arg;
     char buf[CONN_BUF];
     nodelay(fd);
+    int full = 0;
     for (;;) {
+        /* Like the epoll model, read after readiness: a request that was
+         * just answered has no successor yet (one in flight per connection),
+         * so reading first would only fail with EAGAIN. After a read that
+         * filled the buffer, more is likely waiting: read at once. */
+        if (!full && cb_sched_wait_fd(fd, POLLIN, -1) < 0)
+            break;
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (cb_sched_wait_fd(fd, POLLIN, -1) < 0)
-                break;
+        full = n == (ssize_t)sizeof(buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
-        }
         if (n <= 0)
             break;
         size_t off = 0;
