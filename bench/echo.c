@@ -57,19 +57,24 @@ static const cb_metric_def_t metrics[] = {
 static int set_connections(void *ctx, const char *a, char *err, size_t len)
 {
     opts_t *x = ctx;
-    char *copy = strdup(a), *save = NULL;
+    char *copy = strdup(a), *rest = copy, *tok;
     if (!copy) {
         snprintf(err, len, "out of memory");
         return -1;
     }
     x->nconns = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    while ((tok = strsep(&rest, ",")) != NULL) {
+        if (!*tok) {
+            snprintf(err, len, "--connections: bad value '%s': expected a comma list of counts", a);
+            free(copy);
+            return -1;
+        }
         if (x->nconns == MAX_CONN_COUNTS) {
             snprintf(err, len, "--connections: at most %d counts", MAX_CONN_COUNTS);
             free(copy);
             return -1;
         }
-        if (cb_parse_long("--connections", tok, 1, 100000, &x->conns[x->nconns++], err, len) != 0) {
+        if (cb_parse_long("connections", tok, 1, 100000, &x->conns[x->nconns++], err, len) != 0) {
             free(copy);
             return -1;
         }
@@ -84,17 +89,17 @@ static int set_connections(void *ctx, const char *a, char *err, size_t len)
 
 static int set_msg_bytes(void *ctx, const char *a, char *err, size_t len)
 {
-    return cb_parse_long("--msg-bytes", a, 1, 64L << 20, &((opts_t *)ctx)->msg_bytes, err, len);
+    return cb_parse_long("msg-bytes", a, 1, 64L << 20, &((opts_t *)ctx)->msg_bytes, err, len);
 }
 
 static int set_duration(void *ctx, const char *a, char *err, size_t len)
 {
-    return cb_parse_long("--duration-ms", a, 1, 3600000, &((opts_t *)ctx)->duration_ms, err, len);
+    return cb_parse_long("duration-ms", a, 1, 3600000, &((opts_t *)ctx)->duration_ms, err, len);
 }
 
 static int set_port(void *ctx, const char *a, char *err, size_t len)
 {
-    return cb_parse_long("--port", a, 1, 65535, &((opts_t *)ctx)->port, err, len);
+    return cb_parse_long("port", a, 1, 65535, &((opts_t *)ctx)->port, err, len);
 }
 
 static int set_serve(void *ctx, const char *a, char *err, size_t len)
