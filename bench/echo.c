@@ -11,6 +11,19 @@
  * count and workers the server's worker count (threads for thread: one per
  * connection; 1 for epoll and coroutine).
  *
+ * Pinning (--pin, default compact): the server's workers take the plan for
+ * their count (thread: its connection threads round robin over the plan for
+ * the first --workers count); the client's two threads (each an epoll loop
+ * over its share of the connections) take the plan's last two PUs. On a
+ * 2-PU machine client and server therefore share the PUs, and a one-thread
+ * server (epoll, coroutine) computes on one PU while thread and the pools
+ * use both: above a few connections throughput is CPU-bound, and server CPU
+ * per request is the model's own cost. Giving the client PUs of its own
+ * there (both client threads on the PU the one-thread server leaves free)
+ * made the client the bottleneck at about 40k req/s, so it is not done.
+ * With one connection every request crosses PUs twice; on a VM an idle
+ * vCPU's wake-up makes that round trip cost ~100 us.
+ *
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
  * until SIGINT or SIGTERM, for nc / socat. */
 
