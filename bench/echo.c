@@ -191,7 +191,7 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
         snprintf(m->detail, sizeof(m->detail), "%s", died);
     } else if (r.established < x->conns) {
         m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not up within 2 s (%s)",
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%s)",
                  x->conns - r.established, x->conns, strerror(r.first_errno));
     } else if (r.failed > 0 || r.mismatched > 0) {
         m->status = CB_ERROR;
