@@ -372,6 +372,12 @@ static void epoll_accept(int ep, int lfd)
     /* At most 64 per pass, so a connection storm cannot starve the echoes. */
     for (int k = 0; k < 64; k++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            /* The listener stays readable (level-triggered): without a pause
+             * the loop would spin until a connection closes. */
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         if (fd < 0)
             return;
         nodelay(fd);
@@ -461,12 +467,13 @@ static void coro_listener(void *arg)
     for (;;) {
         int fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
-                if ((l->rc = cb_sched_wait_fd(l->lfd, POLLIN, -1)) < 0)
-                    return;
-            } else if (errno == EMFILE || errno == ENFILE) {
+            /* Out of fds or memory: the listener stays readable, so waiting
+             * for it would spin; give the connections time to close. Any
+             * other error (EAGAIN, a peer gone before accept): wait. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 cb_sched_sleep_ns(10 * 1000 * 1000);
-            }
+            else if ((l->rc = cb_sched_wait_fd(l->lfd, POLLIN, -1)) < 0)
+                return;
             continue;
         }
         if (cb_sched_spawn(l->s, coro_conn, (void *)(intptr_t)fd) < 0)
