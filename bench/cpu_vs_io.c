@@ -150,8 +150,7 @@ static int add_skipped(cb_results_t *r, int rep, const cvi_t *x, const char *why
         snprintf(wls, sizeof(wls), "%s", x->py_wls);
         for (char *w = strtok_r(wls, ",", &s2); w; w = strtok_r(NULL, ",", &s2)) {
             cb_sample_t s = {
-                .key = {"cpu_vs_io", e, w, strcmp(e, "py_serial") == 0 ? 1 : x->workers, x->tasks,
-                        "none"},
+                .key = {"cpu_vs_io", e, w, py_workers(e, x), x->tasks, "none"},
                 .rep = rep,
                 .metric = "wall_s",
                 .value = NAN,
