@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
+
+#include "lib/stats.h"
 
 namespace
 {
@@ -142,6 +145,22 @@ TEST(SyncQueueCheck, BadLogs)
     EXPECT_EQ(cb_sync_queue_order_errors(CB_QUEUE_FIFO, range.data(), 1), -EINVAL);
     std::vector<cb_queue_item_log_t> early = {{1, 0, 0}};
     EXPECT_EQ(cb_sync_queue_order_errors(CB_QUEUE_FIFO, early.data(), 1), 1);
+}
+
+// Speedups of an Amdahl curve with serial fraction 0.1, S(w) = 1 / (0.1 +
+// 0.9 / w): efficiencies 1, 0.909, 0.833, 0.769 for w = 1..4, so the first
+// below 0.8 is w = 4; the fit (stats.h) gives back 0.1.
+TEST(SyncScaling, KneeAndFitOnAmdahlData)
+{
+    double w[4] = {3, 1, 4, 2}, s[4];
+    for (int i = 0; i < 4; i++)
+        s[i] = 1.0 / (0.1 + 0.9 / w[i]);
+    EXPECT_EQ(cb_sync_efficiency_knee(w, s, 4, 0.8), 4.0);
+    EXPECT_NEAR(cb_stats_amdahl_fit(w, s, 4), 0.1, 1e-6);
+    EXPECT_TRUE(std::isnan(cb_sync_efficiency_knee(w, s, 4, 0.5)));
+    // Perfect scaling never falls below any threshold under 1.
+    double ideal[4] = {3, 1, 4, 2};
+    EXPECT_TRUE(std::isnan(cb_sync_efficiency_knee(w, ideal, 4, 0.99)));
 }
 
 } // namespace
