@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "lib/stats.h"
@@ -66,7 +67,7 @@ TEST(SyncCounter, RejectsNoTasks)
 // One worker cannot race with itself: every increment lands. With several,
 // lost = expected - final by definition (whether any are lost depends on
 // the machine, so only the bookkeeping is asserted).
-TEST(SyncRace, OneWorkerLosesNothing)
+TEST(SyncRace, OneWorkerLosesNothingAndCountsAddUp)
 {
     cb_sync_race_result_t r = {};
     ASSERT_EQ(cb_sync_race_run(CB_SYNC_THREADS, 1, 100000, &r), 0);
@@ -145,6 +146,54 @@ TEST(SyncQueueCheck, BadLogs)
     EXPECT_EQ(cb_sync_queue_order_errors(CB_QUEUE_FIFO, range.data(), 1), -EINVAL);
     std::vector<cb_queue_item_log_t> early = {{1, 0, 0}};
     EXPECT_EQ(cb_sync_queue_order_errors(CB_QUEUE_FIFO, early.data(), 1), 1);
+}
+
+// Where each pool runs completion callbacks (executor.h): thread_pool in the
+// worker thread that ran the task, process_pool in the calling process, one
+// at a time. 2 tasks of 20 ms, each with a 20 ms callback, on 2 workers.
+TEST(SyncCallbacks, WhereCallbacksRun)
+{
+    cb_sync_callbacks_cfg_t cfg = {};
+    cfg.workers = 2;
+    cfg.tasks = 2;
+    cfg.task_ns = 20000000;
+    cfg.callback_ns = 20000000;
+    cfg.blocked = -1;
+    cb_sync_callbacks_result_t r = {};
+    cfg.executor = cb_executor_find("thread_pool");
+    ASSERT_NE(cfg.executor, nullptr);
+    ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0);
+    EXPECT_EQ(r.in_task_thread, 2u);
+    EXPECT_EQ(r.in_caller, 0u);
+    EXPECT_LE(r.callback_peak, 2);
+    cfg.executor = cb_executor_find("process_pool");
+    ASSERT_NE(cfg.executor, nullptr);
+    ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0);
+    EXPECT_EQ(r.in_caller, 2u);
+    EXPECT_EQ(r.in_task_thread, 0u);
+    EXPECT_EQ(r.callback_peak, 1);
+}
+
+// One blocked callback: every task still completes and every callback runs
+// (the run returns 0 only then), each where its pool runs callbacks.
+TEST(SyncCallbacks, BlockedCallbackStillDeliversAll)
+{
+    for (const char *name : {"thread_pool", "process_pool"}) {
+        cb_sync_callbacks_cfg_t cfg = {};
+        cfg.executor = cb_executor_find(name);
+        ASSERT_NE(cfg.executor, nullptr);
+        cfg.workers = 2;
+        cfg.tasks = 6;
+        cfg.task_ns = 5000000;
+        cfg.blocked = 0;
+        cfg.blocked_ns = 50000000;
+        cb_sync_callbacks_result_t r = {};
+        ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0) << name;
+        if (std::string(name) == "thread_pool")
+            EXPECT_EQ(r.in_task_thread, 6u);
+        else
+            EXPECT_EQ(r.in_caller, 6u);
+    }
 }
 
 // Speedups of an Amdahl curve with serial fraction 0.1, S(w) = 1 / (0.1 +

@@ -16,7 +16,7 @@ set style fill solid 0.85 border -1
 set boxwidth 0.7
 set grid ytics lc rgb "#dddddd"
 set key off
-set xtics nomirror font ",10"
+set xtics nomirror noenhanced font ",10"
 set bmargin 4
 set yrange [0:*]
 
@@ -25,7 +25,7 @@ do for [term=1:2] {
   else { set terminal svg size 1400,650 font "DejaVu Sans,11" dynamic; set output outsvg }
   set multiplot layout 1,2 title "Pool completion callbacks (E8): a thread pool runs them in its workers (blue), a process pool one at a time in the parent (red)"
 
-  set title "2 tasks, each with a slow callback (tutorials: 10 s each; 20 s on a thread pool, 30 s on a process pool)\n{/*0.8 left pair: the whole run; right pair: first finished task to last callback. Median, whiskers min-max}"
+  set title "2 tasks, each with a slow callback\n{/*0.8 tutorials (10 s each): 20 s on a thread pool, 30 s on a process pool}\n{/*0.8 left: the whole run; right: first finished task to last callback (median, whiskers min-max)}"
   set ylabel "seconds"
   set xtics ()
   set label 1 "whole run" at first 0.5, graph 0.95 center
