@@ -131,6 +131,16 @@ static int run_script(char *const *argv, char *out, size_t outlen)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* The workers column python_reference.py writes for each executor. */
+static long py_workers(const char *e, const cvi_t *x)
+{
+    if (strcmp(e, "py_serial") == 0 || strcmp(e, "py_asyncio") == 0)
+        return 1;
+    if (strcmp(e, "py_thread") == 0 || strcmp(e, "py_process") == 0)
+        return x->tasks;
+    return x->workers;
+}
+
 static int add_skipped(cb_results_t *r, int rep, const cvi_t *x, const char *why)
 {
     char execs[256], *save = NULL;
@@ -175,14 +185,14 @@ static int python_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
     char tasks[32], iters[32], io[32], jit[32], workers[32], out[256];
     snprintf(tasks, sizeof(tasks), "%ld", x->tasks);
     snprintf(iters, sizeof(iters), "%llu", (unsigned long long)x->py_iters);
-    snprintf(io, sizeof(io), "%g", x->io_ms);
-    snprintf(jit, sizeof(jit), "%g", x->io_jitter);
+    snprintf(io, sizeof(io), "%.17g", x->io_ms);
+    snprintf(jit, sizeof(jit), "%.17g", x->io_jitter);
     snprintf(workers, sizeof(workers), "%ld", x->workers);
     char *argv[] = {x->python,     x->script,         "--tasks", tasks,         "--cpu-iters",
                     iters,         "--io-ms",         io,        "--io-jitter", jit,
                     "--workers",   workers,           "--reps",  "1",           "--warmup",
                     "0",           "--out",           tmp,       "--executors", (char *)x->py_execs,
-                    "--workloads", (char *)x->py_wls, NULL};
+                    "--workloads", (char *)x->py_wls, "--seed",  "1",           NULL};
     int rc = run_script(argv, out, sizeof(out));
     if (rc != 0) {
         unlink(tmp);

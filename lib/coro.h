@@ -12,6 +12,7 @@
  * on the thread that created it. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,8 +48,22 @@ cb_coro_t *cb_coro_current(void);
 /* 1 once fn has returned. */
 int cb_coro_done(const cb_coro_t *c);
 
-/* Frees the stack. The coroutine must be done or never started. */
+/* Frees the stack. The coroutine must be done or never started; one that
+ * is suspended mid-run is dropped without unwinding (whatever its frames
+ * own leaks), which only an error path should do. NULL is a no-op. */
 void cb_coro_destroy(cb_coro_t *c);
+
+/* Re-arms a finished (or never started) coroutine to run fn(arg) from the
+ * top of its existing stack, so a scheduler can recycle stacks. Returns 0,
+ * -EBUSY if c is running or suspended mid-run, or a negative errno. */
+int cb_coro_reset(cb_coro_t *c, cb_coro_fn_t fn, void *arg);
+
+/* For the switch benchmark: mean nanoseconds per one-way switch (a resume
+ * or a yield) over iters resume/yield round trips on a fresh coroutine,
+ * timed with CLOCK_MONOTONIC around the whole loop. Returns a negative
+ * errno (as a double) on failure: -EINVAL for iters 0, -ENOTSUP for an
+ * unavailable impl, or what cb_coro_create failed with. */
+double cb_coro_measure_switch_ns(cb_coro_impl_t impl, uint64_t iters);
 
 #ifdef __cplusplus
 }

@@ -126,9 +126,24 @@ static int cmp_group(const cb_sample_t *a, const cb_sample_t *b)
 
 /* Orders by what a serial baseline shares with the row it is the baseline
  * for: (experiment, workload, tasks, pin, rep). */
+/* The CPython reference rows (py_*) are compared with py_serial, the C rows
+ * (with or without the lock emulation) with serial: a speedup is within one
+ * language. */
+static int is_python(const cb_sample_t *s)
+{
+    return strncmp(s->key.executor, "py_", 3) == 0;
+}
+
+static int is_baseline(const cb_sample_t *s)
+{
+    return strcmp(s->key.executor, is_python(s) ? "py_serial" : "serial") == 0;
+}
+
 static int cmp_baseline(const cb_sample_t *a, const cb_sample_t *b)
 {
     int c;
+    if ((c = is_python(a) - is_python(b)) != 0)
+        return c;
     if ((c = strcmp(a->key.experiment, b->key.experiment)) != 0)
         return c;
     if ((c = strcmp(a->key.workload, b->key.workload)) != 0)
@@ -206,7 +221,7 @@ int cb_results_derive_speedup(cb_results_t *r)
         goto err;
     }
     for (size_t i = 0; i < n0; i++) {
-        if (is_ok_wall(&r->v[i]) && strcmp(r->v[i].key.executor, "serial") == 0)
+        if (is_ok_wall(&r->v[i]) && is_baseline(&r->v[i]))
             base.idx[base.n++] = i;
         if (is_derived(&r->v[i]))
             had.idx[had.n++] = i;
@@ -217,7 +232,7 @@ int cb_results_derive_speedup(cb_results_t *r)
     for (size_t i = 0; i < n0; i++) {
         /* A shallow copy: adding rows moves r->v, not the strings. */
         cb_sample_t s = r->v[i];
-        if (!is_ok_wall(&s) || strcmp(s.key.executor, "serial") == 0 || !(s.value > 0))
+        if (!is_ok_wall(&s) || is_baseline(&s) || !(s.value > 0))
             continue;
         const cb_sample_t *serial = find_first(&base, &s);
         if (serial == NULL)

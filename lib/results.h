@@ -60,6 +60,8 @@ const cb_sample_t *cb_results_get(const cb_results_t *r, size_t i);
  * row for the same repetition, metric `speedup` = serial wall / this wall and
  * `efficiency` = speedup / workers (unit "ratio"). Pairing by repetition is
  * sound because configurations are interleaved within a repetition.
+ * CPython reference rows (executor py_*) are compared with `py_serial`
+ * instead, so a speedup stays within one language.
  * `serial` rows get none themselves; when several serial rows match (other
  * worker counts), the first in table order is the baseline. A derived row
  * copies its configuration and repetition, status ok. A derived row that
