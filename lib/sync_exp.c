@@ -205,23 +205,21 @@ static int run_units(cb_sync_unit_t unit, int n, int sequential, gate_t *gate, u
     rc = 0;
     uint64_t t0 = cb_now_ns();
     if (sequential) {
-        for (int i = 0; i < n && rc == 0; i++) {
+        for (int i = 0; i < n && rc == 0; i++)
             if ((rc = unit_start(&u, i)) == 0)
                 rc = unit_wait(&u, i);
+    } else {
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = unit_start(&u, i);
+        if (gate) {
+            gate_set(gate, rc == 0 ? 1 : -1, u.started);
+            t0 = cb_now_ns();
         }
-        *ns = cb_now_ns() - t0;
-        goto err;
-    }
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = unit_start(&u, i);
-    if (gate) {
-        gate_set(gate, rc == 0 ? 1 : -1, u.started);
-        t0 = cb_now_ns();
-    }
-    for (int i = 0; i < u.started; i++) {
-        int r = unit_wait(&u, i);
-        if (rc == 0)
-            rc = r;
+        for (int i = 0; i < u.started; i++) {
+            int r = unit_wait(&u, i);
+            if (rc == 0)
+                rc = r;
+        }
     }
     *ns = cb_now_ns() - t0;
 err:
@@ -538,6 +536,41 @@ static qnode_t heap_pop(bqueue_t *q)
     return top;
 }
 
+/* The queue's lock, its two conditions and its start gate; on failure,
+ * nothing is left initialised. Returns 0 or a negative errno. */
+static int bq_init(bqueue_t *q)
+{
+    int rc, made = 0;
+    if ((rc = init_mutex(&q->m, 0)) < 0)
+        goto err;
+    made = 1;
+    if ((rc = init_cond(&q->not_full, 0)) < 0)
+        goto err;
+    made = 2;
+    if ((rc = init_cond(&q->not_empty, 0)) < 0)
+        goto err;
+    made = 3;
+    if ((rc = init_gate(&q->gate, 0)) < 0)
+        goto err;
+    return 0;
+err:
+    if (made >= 3)
+        pthread_cond_destroy(&q->not_empty);
+    if (made >= 2)
+        pthread_cond_destroy(&q->not_full);
+    if (made >= 1)
+        pthread_mutex_destroy(&q->m);
+    return rc;
+}
+
+static void bq_destroy(bqueue_t *q)
+{
+    destroy_gate(&q->gate);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    pthread_mutex_destroy(&q->m);
+}
+
 static void bq_push(bqueue_t *q, uint32_t id, uint32_t priority)
 {
     lock(&q->m);
@@ -629,14 +662,8 @@ int cb_sync_queue_run(const cb_sync_queue_cfg_t *cfg, cb_sync_queue_result_t *re
         goto err;
     for (size_t i = 0; i < total; i++)
         q.log[i] = (cb_queue_item_log_t){UINT64_MAX, UINT64_MAX, 0};
-    if ((rc = init_mutex(&q.m, 0)) < 0)
+    if ((rc = bq_init(&q)) < 0)
         goto err;
-    if ((rc = init_cond(&q.not_full, 0)) < 0)
-        goto err_m;
-    if ((rc = init_cond(&q.not_empty, 0)) < 0)
-        goto err_nf;
-    if ((rc = init_gate(&q.gate, 0)) < 0)
-        goto err_ne;
     uint64_t ns = 0;
     /* Timed: from the open gate (every producer and consumer started and
      * waiting) until the last one is joined; thread creation is left out. */
@@ -654,13 +681,7 @@ int cb_sync_queue_run(const cb_sync_queue_cfg_t *cfg, cb_sync_queue_result_t *re
             res->order_errors = errors;
         }
     }
-    destroy_gate(&q.gate);
-err_ne:
-    pthread_cond_destroy(&q.not_empty);
-err_nf:
-    pthread_cond_destroy(&q.not_full);
-err_m:
-    pthread_mutex_destroy(&q.m);
+    bq_destroy(&q);
 err:
     free(q.buf);
     free(q.log);
