@@ -212,6 +212,20 @@ static int range_of(const cb_results_t *r, const char *exec, const char *wl, lon
     return n;
 }
 
+/* Ok samples of a metric above a value. */
+static int count_above(const cb_results_t *r, const char *exec, const char *wl, long workers,
+                       const char *metric, double above)
+{
+    int n = 0;
+    for (size_t i = 0; i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        n += s->status == CB_OK && strcmp(s->metric, metric) == 0 &&
+             strcmp(s->key.executor, exec) == 0 && strcmp(s->key.workload, wl) == 0 &&
+             s->key.workers == workers && s->value > above;
+    }
+    return n;
+}
+
 /* 1 when any sample of the workload was recorded (ok or not). */
 static int ran(const cb_results_t *r, const char *wl)
 {
@@ -286,12 +300,15 @@ static void verdict(const cb_results_t *r, FILE *out, void *ctx)
             if (n == 0)
                 continue;
             double lost = median_of(r, units[u], "race", v->race_workers[i], "lost_updates");
+            int hit = count_above(r, units[u], "race", v->race_workers[i], "lost_updates", 0);
             fprintf(out,
-                    "  %ld %-9s median %.0f of %.0f updates lost (%.2f%%), %.0f to %.0f "
-                    "over %d runs%s\n",
+                    "  %ld %-9s median %.0f of %.0f updates lost (%.2f%%), %.0f to %.0f; "
+                    "updates lost in %d of %d runs%s\n",
                     v->race_workers[i], plural[u], lost,
-                    (double)v->race_workers[i] * (double)v->p->increments, pct, lo, hi, n,
-                    hi == 0 ? ": no race caught here; try more --increments or --workers" : "");
+                    (double)v->race_workers[i] * (double)v->p->increments, pct, lo, hi, hit, n,
+                    hit < n ? " (a race needs two workers running at the same instant: on a busy "
+                              "machine they often are not)"
+                            : "");
         }
     if (ran(r, "semaphore"))
         fprintf(out, "\nE6: Semaphore(%ld), %d tasks each holding it %.3g ms:\n", v->p->permits,
@@ -341,7 +358,7 @@ int main(int argc, char **argv)
         {"outside-us", 1, "US",
          "E4: wait before touching the counter (default 6 x hold, the tutorials' 3 s : 0.5 s)",
          set_outside, &p},
-        {"increments", 1, "N", "E5: increments per worker (default 5000000)", set_increments, &p},
+        {"increments", 1, "N", "E5: increments per worker (default 20000000)", set_increments, &p},
         {"permits", 1, "K", "E6: semaphore permits (default 5)", set_permits, &p},
         {"sem-hold-us", 1, "US", "E6: how long each task holds the semaphore (default 50000)",
          set_sem_hold, &p},
@@ -379,7 +396,7 @@ int main(int argc, char **argv)
     if (p.sem_hold_us < 0)
         p.sem_hold_us = o.quick ? 20000 : 50000;
     if (!p.increments)
-        p.increments = o.quick ? 1000000 : 5000000;
+        p.increments = o.quick ? 5000000 : 20000000;
     if (!p.permits)
         p.permits = 5;
     if (!p.items)
