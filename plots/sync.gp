@@ -15,7 +15,7 @@ sel(w, m) = sprintf("< awk -F, 'BEGIN { n = split(\"%s\", o, \"|\"); for (i = 1;
 E4 = "no_lock|lock|join"
 Q = "fifo|lifo|priority"
 wlname(d) = strcol(3) eq "no_lock" ? "no lock" : (strcol(3) eq "join" ? "start+join" : strcol(3))
-col4(d) = strcol(3) eq "no_lock" ? 0xd62728 : (strcol(3) eq "lock" ? 0x1f77b4 : 0x7f7f7f)
+col4(d) = strcol(3) eq "no_lock" ? 0xff7f0e : (strcol(3) eq "lock" ? 0x2ca02c : 0x7f7f7f)
 colu(d) = strcol(2) eq "thread" ? 0x1f77b4 : 0xd62728
 
 set style fill solid 0.85 border -1
@@ -28,10 +28,10 @@ set bmargin 4
 do for [term=1:2] {
   if (term == 1) { set terminal pngcairo size 1500,1000 font "DejaVu Sans,11"; set output outpng } \
   else { set terminal svg size 1500,1000 font "DejaVu Sans,11" dynamic; set output outsvg }
-  set multiplot layout 2,2 title "Synchronisation (E4, E5, E6, E12): what a lock, a race, a semaphore and a queue do, on threads (blue) and processes (red)"
+  set multiplot layout 2,2 title "Synchronisation (E4, E5, E6, E12): what a lock, a race, a semaphore and a queue do (E5, E6: threads blue, processes red)"
 
   # E4: time per variant, and the final counter printed in each bar.
-  set title "E4: 100 tasks decrement a counter of 100 (each reads, waits, writes)\n{/*0.8 red: no lock (fast, wrong), blue: lock around the update, grey: start then join each task (bar label: final counter, 0 is right)}"
+  set title "E4: 100 tasks decrement a counter of 100 (each reads, waits, writes)\n{/*0.8 orange: no lock (fast, wrong), green: lock around the update, grey: start then join each task (bar label: final counter, 0 is right)}"
   set logscale y 10
   set ylabel "seconds (median; whiskers min-max)"
   set yrange [0.005:*]
@@ -63,7 +63,7 @@ do for [term=1:2] {
   set title "E12: bounded queues between producers and consumers (threads)\n{/*0.8 bar: items per second (median; whiskers min-max); label: deliveries out of the queue's order (must be 0)}"
   set ylabel "items per second"
   set format y "%.1s%c"
-    plot sel(Q, "items_per_s") using 0:10:(0x2ca02c):xtic(sprintf("%s\n%sP / %sC", strcol(3), strcol(4), strcol(4))) with boxes lc rgb variable, \
+    plot sel(Q, "items_per_s") using 0:10:(0x17becf):xtic(sprintf("%s\n%sP / %sC", strcol(3), strcol(4), strcol(4))) with boxes lc rgb variable, \
        sel(Q, "items_per_s") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel(Q, "order_errors") using 0:(0):(sprintf("%.0f errors", column(14))) with labels offset 0,1 font ",9" tc rgb "white"
   set format y "%g"
