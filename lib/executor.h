@@ -39,7 +39,7 @@ typedef struct cb_exec_cfg {
     int workers;               /* W: pool size; ignored by serial/thread/process */
     size_t tasks;              /* T */
     cb_task_fn_t fn;
-    void *arg; /* must exist before open() (process pools fork there) */
+    void *arg;                 /* must exist before open() (process pools fork there) */
     cb_callback_fn_t callback; /* optional */
     void *callback_arg;
     /* Interpreter-lock emulation (see gil.h): 0 off, else the switch
@@ -53,7 +53,10 @@ typedef struct cb_executor {
     /* NULL when usable on this host, else why not (for --list). */
     const char *(*unavailable)(void);
     /* Untimed set-up: pre-start pools. Optional (NULL). *state is passed to
-     * run and close. Returns 0 or a negative errno. */
+     * run and close. Returns 0 or a negative errno (-EXDEV: the plan's
+     * topology is not this machine). Executors that run tasks on the calling
+     * thread (serial, coroutine) pin it here and restore its affinity in
+     * close: call open, run and close from one thread. */
     int (*open)(const cb_exec_cfg_t *cfg, void **state);
     /* The timed part: runs cfg->tasks tasks to completion, filling results[i]
      * for each task. Returns 0 when it could run them (individual tasks may
@@ -69,6 +72,10 @@ extern const size_t cb_executor_count;
 
 /* NULL when no executor has this name. */
 const cb_executor_t *cb_executor_find(const char *name);
+
+/* 1 when e can run on this host (its unavailable hook is absent or says
+ * NULL), else 0. */
+int cb_executor_available(const cb_executor_t *e);
 
 /* open + run + close, for callers that do not time the parts separately. */
 int cb_executor_run_all(const cb_executor_t *e, const cb_exec_cfg_t *cfg,
