@@ -241,8 +241,9 @@ static int print_row(const cb_results_t *r, const cb_sample_t *s, double *v, siz
     if (n == 0 || cb_stats_summarize(v, n, &sm) < 0) {
         snprintf(note, sizeof(note), "%s %s", cb_status_name(s->status),
                  s->detail ? s->detail : "");
-        fprintf(out, "%-18s %-12s %4ld %7ld  %-14s %11s %23s %8s  %s\n", s->key.executor,
-                s->key.workload, s->key.workers, s->key.tasks, s->metric, "-", "-", "-", note);
+        fprintf(out, "%-18s %-12s %4ld %7ld %-9s %-14s %11s %23s %8s  %s\n", s->key.executor,
+                s->key.workload, s->key.workers, s->key.tasks, s->key.pin, s->metric, "-", "-", "-",
+                note);
         return 0;
     }
     size_t ns = collect(r, &s->key, "speedup", v, cap);
@@ -254,8 +255,9 @@ static int print_row(const cb_results_t *r, const cb_sample_t *s, double *v, siz
         snprintf(note, sizeof(note), "CV %.0f%%: noisy", sm.cv * 100);
     char range[48];
     snprintf(range, sizeof(range), "%.4g - %.4g", sm.min, sm.max);
-    fprintf(out, "%-18s %-12s %4ld %7ld  %-14s %11.4g %23s %8s  %s\n", s->key.executor,
-            s->key.workload, s->key.workers, s->key.tasks, s->metric, sm.median, range, sp, note);
+    fprintf(out, "%-18s %-12s %4ld %7ld %-9s %-14s %11.4g %23s %8s  %s\n", s->key.executor,
+            s->key.workload, s->key.workers, s->key.tasks, s->key.pin, s->metric, sm.median, range,
+            sp, note);
     return noisy;
 }
 
@@ -268,8 +270,8 @@ static void print_table(const cb_experiment_t *e, const cb_results_t *r, FILE *o
     double *v = malloc(cap * sizeof(*v));
     if (!v)
         return;
-    fprintf(out, "\n%-18s %-12s %4s %7s  %-14s %11s %23s %8s  %s\n", "executor", "workload", "W",
-            "tasks", "metric", "median", "min - max", "speedup", "note");
+    fprintf(out, "\n%-18s %-12s %4s %7s %-9s %-14s %11s %23s %8s  %s\n", "executor", "workload",
+            "W", "tasks", "pin", "metric", "median", "min - max", "speedup", "note");
     int noisy = 0;
     for (size_t c = 0; c < e->nconfigs; c++) {
         const cb_config_t *cf = &e->configs[c];
@@ -511,7 +513,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     for (int rep = -warmup; rep < reps && !interrupts; rep++) {
         /* Rotate the order each repetition so no configuration always runs
          * first (after the idle of start-up) or last. */
-        size_t start = (size_t)(rep + warmup) % (e->nconfigs ? e->nconfigs : 1);
+        long nc = (long)(e->nconfigs ? e->nconfigs : 1);
+        size_t start = (size_t)(((rep % nc) + nc) % nc); /* rep 0 starts with config 0 */
         for (size_t j = 0; j < e->nconfigs && !interrupts; j++) {
             cb_config_t *c = &e->configs[(start + j) % e->nconfigs];
             double tmo =
