@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/futex_internal.h"
 
@@ -64,6 +65,12 @@ struct cb_thread_pool {
     _Atomic int all_waiters;
 
     _Atomic uint32_t running; /* workers that have started, for new() */
+    /* Detached threads on their way out (see on_worker_exit) that still
+     * touch the pool; free() waits for them. */
+    _Atomic int exiting;
+    /* Held while a replacement thread is started and recorded, so that the
+     * replacement, should it end at once too, finds the record complete. */
+    pthread_mutex_t respawn;
 };
 
 static uint32_t *word(_Atomic uint32_t *a)
@@ -128,17 +135,19 @@ static void wake_workers(cb_thread_pool_t *p, int n)
     }
 }
 
-/* Records t's result and releases its waiters. The callback runs first, in
- * this worker, except on the pthread_exit path (with_callback 0). */
-static void finish(worker_t *w, cb_tp_task_t *t, uint64_t value, cb_status_t status,
-                   int with_callback)
+/* Records t's result and releases its waiters. With w (the worker that ran
+ * t) the callback runs first, in this thread; without (the pthread_exit path,
+ * where w already belongs to a replacement thread) it does not. */
+static void finish(cb_thread_pool_t *p, worker_t *w, cb_tp_task_t *t, uint64_t value,
+                   cb_status_t status)
 {
-    cb_thread_pool_t *p = w->pool;
     t->value = value;
     t->status = status;
-    if (with_callback && p->callback)
-        p->callback(p->callback_arg, t->index, value);
-    w->current = NULL;
+    if (w) {
+        if (p->callback)
+            p->callback(p->callback_arg, t->index, value);
+        w->current = NULL;
+    }
     /* After this exchange the submitter may reuse t: touch only its address
      * (a futex wake on it), never its contents. */
     if (__atomic_exchange_n(&t->done, 1, __ATOMIC_ACQ_REL) == 2)
@@ -173,15 +182,23 @@ static int start_worker(worker_t *w)
 static void on_worker_exit(void *arg)
 {
     worker_t *w = arg;
+    cb_thread_pool_t *p = w->pool;
     cb_tp_task_t *t = w->current;
+    atomic_fetch_add(&p->exiting, 1);
     if (pthread_detach(pthread_self()) != 0)
         abort();
     w->current = NULL;
+    if (pthread_mutex_lock(&p->respawn) != 0)
+        abort();
     /* When no thread can be made (out of threads), this worker is simply
      * gone; the others go on. */
     w->started = start_worker(w) == 0;
+    if (pthread_mutex_unlock(&p->respawn) != 0)
+        abort();
     if (t)
-        finish(w, t, 0, CB_ERROR, 0);
+        finish(p, NULL, t, 0, CB_ERROR);
+    /* The last touch of the pool: free() may go ahead from here. */
+    atomic_fetch_sub(&p->exiting, 1);
 }
 
 static void *worker_main(void *arg)
@@ -200,7 +217,7 @@ static void *worker_main(void *arg)
                 cb_futex_wake_private(word(&p->space_seq), INT_MAX);
             }
             w->current = t;
-            finish(w, t, t->fn(t->arg, t->index), CB_OK, 1);
+            finish(p, w, t, t->fn(t->arg, t->index), CB_OK);
             continue;
         }
         int found = 0;
@@ -241,6 +258,13 @@ static void pool_destroy(cb_thread_pool_t *p)
     for (int i = 0; i < p->nworkers; i++)
         if (p->workers[i].started && pthread_join(p->workers[i].thread, NULL) != 0)
             abort();
+    /* Only after a task's pthread_exit, and only for a moment. */
+    while (atomic_load(&p->exiting) > 0) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    if (pthread_mutex_destroy(&p->respawn) != 0)
+        abort();
     free(p->workers);
     free(p->cells);
     free(p);
@@ -270,6 +294,8 @@ cb_thread_pool_t *cb_thread_pool_new(const cb_thread_pool_opts_t *o, int *err)
         goto err;
     }
     memset(p, 0, sizeof(*p));
+    if (pthread_mutex_init(&p->respawn, NULL) != 0)
+        abort();
     p->mask = ring - 1;
     p->callback = o->callback;
     p->callback_arg = o->callback_arg;
