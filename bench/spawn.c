@@ -130,7 +130,8 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
         .topo = x->topo,
         .plan = x->pinned ? &x->plan : NULL,
         .workers = x->plan.nworkers,
-        .tasks = 1,
+        /* open() sizes the pools' task records for this many tasks. */
+        .tasks = strcmp(x->mech, "stream") == 0 ? (size_t)x->stream : 1,
         .fn = empty_task,
     };
     void *state = NULL;
@@ -143,7 +144,6 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
             rc = -ENOMEM;
             goto close;
         }
-        cfg.tasks = (size_t)x->stream;
         /* Timed: submitting a stream of empty tasks and waiting for all:
          * the pool's dispatch throughput. The pool was started above. */
         uint64_t t0 = cb_now_ns();
