@@ -150,8 +150,7 @@ static int add_skipped(cb_results_t *r, int rep, const cvi_t *x, const char *why
         snprintf(wls, sizeof(wls), "%s", x->py_wls);
         for (char *w = strtok_r(wls, ",", &s2); w; w = strtok_r(NULL, ",", &s2)) {
             cb_sample_t s = {
-                .key = {"cpu_vs_io", e, w, strcmp(e, "py_serial") == 0 ? 1 : x->workers, x->tasks,
-                        "none"},
+                .key = {"cpu_vs_io", e, w, py_workers(e, x), x->tasks, "none"},
                 .rep = rep,
                 .metric = "wall_s",
                 .value = NAN,
@@ -309,7 +308,9 @@ int main(int argc, char **argv)
         wl_names[nw++] = cb_workloads[i]->name;
     wl_names[nw] = NULL;
     const cb_cli_extra_t extra[] = {
-        {"cpu-iters", 1, "N", "increments per cpu task (default 100000000, the tutorials')",
+        {"cpu-iters", 1, "N",
+         "increments per cpu task (default 200000000: twice the tutorials', so every measurement "
+         "lasts 1/4 s)",
          set_cpu_iters, &x},
         {"io-ms", 1, "MS", "sleep per io task (default 250)", set_io_ms, &x},
         {"io-jitter", 1, "J", "sleeps drawn in [ms*(1-J), ms*(1+J)] (default 0)", set_io_jitter,
@@ -343,7 +344,7 @@ int main(int argc, char **argv)
     }
 
     if (!x.cpu_iters)
-        x.cpu_iters = o.quick ? 20000000 : 100000000;
+        x.cpu_iters = o.quick ? 50000000 : 200000000;
     if (x.io_ms == 0)
         x.io_ms = o.quick ? 100 : 250;
     if (x.io_jitter < 0)

@@ -6,6 +6,7 @@
  * tasks_per_s over a stream of empty tasks. */
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -129,7 +130,8 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
         .topo = x->topo,
         .plan = x->pinned ? &x->plan : NULL,
         .workers = x->plan.nworkers,
-        .tasks = 1,
+        /* open() sizes the pools' task records for this many tasks. */
+        .tasks = strcmp(x->mech, "stream") == 0 ? (size_t)x->stream : 1,
         .fn = empty_task,
     };
     void *state = NULL;
@@ -142,7 +144,6 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
             rc = -ENOMEM;
             goto close;
         }
-        cfg.tasks = (size_t)x->stream;
         /* Timed: submitting a stream of empty tasks and waiting for all:
          * the pool's dispatch throughput. The pool was started above. */
         uint64_t t0 = cb_now_ns();
@@ -185,6 +186,60 @@ out:
     if (rc < 0 && !m->detail[0])
         snprintf(m->detail, sizeof(m->detail), "%s: %s", x->mech, strerror(-rc));
     return rc;
+}
+
+/* Cost ratios measured inside one repetition (metric `relative`, lower is
+ * better), which CI gates on: unlike absolute microseconds they hold from
+ * one machine of a class to the next. Each row is (executor, workload) of
+ * the cost compared, over the bare call it is compared with. */
+static const struct relative_row {
+    const char *exec, *mech, *metric; /* the cost */
+    const char *ref_mech;             /* over raw REF_MECH us_per_spawn */
+    const char *workload;             /* the row's workload */
+} relatives[] = {
+    {"raw", "fork", "us_per_spawn", "pthread", "fork_vs_pthread"},
+    {"thread", "pthread", "us_per_spawn", "pthread", "pthread"},
+    {"process", "fork", "us_per_spawn", "fork", "fork"},
+    {"thread_pool", "submit", "us_per_spawn", "pthread", "submit"},
+    {"process_pool", "submit", "us_per_spawn", "fork", "submit"},
+    {"thread_pool", "stream", "tasks_per_s", "pthread", "stream"},
+    {"process_pool", "stream", "tasks_per_s", "fork", "stream"},
+};
+
+static int add_relatives(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
+{
+    (void)ctx;
+    if (rep < 0)
+        return 0;
+    const char *pins[] = {cb_runner_pin_name(o), "none"};
+    for (int pi = 0; pi < 2; pi++) {
+        if (pi == 0 && o->pin == CB_PIN_NONE)
+            continue;
+        for (size_t i = 0; i < sizeof(relatives) / sizeof(relatives[0]); i++) {
+            const struct relative_row *x = &relatives[i];
+            double cost = cb_results_value(r, rep, x->exec, x->mech, pins[pi], x->metric);
+            double ref = cb_results_value(r, rep, "raw", x->ref_mech, pins[pi], "us_per_spawn");
+            if (strcmp(x->metric, "tasks_per_s") == 0)
+                cost = 1e6 / cost; /* microseconds per task */
+            if (isnan(cost) || isnan(ref) || !(ref > 0))
+                continue;
+            char detail[64];
+            snprintf(detail, sizeof(detail), "%s %s over raw %s", x->exec, x->mech, x->ref_mech);
+            cb_sample_t s = {
+                .key = {"spawn", x->exec, x->workload, 0, 0, pins[pi]},
+                .rep = rep,
+                .metric = "relative",
+                .value = cost / ref,
+                .unit = "ratio",
+                .status = CB_OK,
+                .detail = detail,
+            };
+            int rc = cb_results_add(r, &s);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -280,6 +335,7 @@ int main(int argc, char **argv)
         .reps = 5,
         .warmup = 1,
         .timeout_s = 60,
+        .per_rep = add_relatives,
     };
     rc = cb_runner_run(&e, &o, t, argc, argv);
     for (size_t i = 0; i < n; i++)

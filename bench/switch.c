@@ -226,6 +226,31 @@ static int skip_one_pu(const cb_config_t *c, const cb_opts_t *o, cb_measurement_
     return 0;
 }
 
+/* The cost ratio CI gates on (metric `relative`, lower is better): our
+ * assembly switch over glibc's swapcontext, measured in the same
+ * repetition. */
+static int add_relative(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
+{
+    (void)o, (void)ctx;
+    if (rep < 0)
+        return 0;
+    const char *pin = o->pin == CB_PIN_NONE ? "none" : "same_pu";
+    double a = cb_results_value(r, rep, "coroutine", "asm", pin, "ns_per_switch");
+    double u = cb_results_value(r, rep, "coroutine", "ucontext", pin, "ns_per_switch");
+    if (isnan(a) || isnan(u) || !(u > 0))
+        return 0;
+    cb_sample_t s = {
+        .key = {"switch", "coroutine", "asm_vs_ucontext", 1, 1, pin},
+        .rep = rep,
+        .metric = "relative",
+        .value = a / u,
+        .unit = "ratio",
+        .status = CB_OK,
+        .detail = "asm switch over swapcontext",
+    };
+    return cb_results_add(r, &s);
+}
+
 int main(int argc, char **argv)
 {
     static const char *const units[] = {"thread", "process", "coroutine", NULL};
@@ -312,6 +337,7 @@ int main(int argc, char **argv)
         .reps = 5,
         .warmup = 1,
         .timeout_s = 60,
+        .per_rep = add_relative,
     };
     rc = cb_runner_run(&e, &o, t, argc, argv);
     cb_pin_plan_free(&plan);

@@ -96,6 +96,23 @@ void cb_compare_opts_default(cb_compare_opts_t *o)
     o->alpha = 0.01;
     o->max_cv = 0.10;
     o->min_samples = 5;
+    o->metrics = NULL;
+}
+
+/* 1 when metric is in the comma list (or there is no list). */
+static int metric_selected(const char *list, const char *metric)
+{
+    if (list == NULL)
+        return 1;
+    size_t len = strlen(metric);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, metric, n) == 0)
+            return 1;
+        p += n + (end != NULL);
+    }
+    return 0;
 }
 
 /* ---- Grouping samples by configuration and metric ----------------------- */
@@ -384,8 +401,13 @@ int cb_compare_results(const cb_results_t *base, const cb_results_t *cur,
         int k = i == nb ? 1 : j == nc ? -1 : cmp_key(vb[i], vc[j]);
         size_t ie = k <= 0 ? group_end(vb, nb, i) : i;
         size_t je = k >= 0 ? group_end(vc, nc, j) : j;
-        cb_compare_row_t *r = &c->rows[nrows++];
         const cb_sample_t *first = k <= 0 ? vb[i] : vc[j];
+        if (!metric_selected(c->opts.metrics, first->metric)) {
+            i = ie;
+            j = je;
+            continue;
+        }
+        cb_compare_row_t *r = &c->rows[nrows++];
         r->key = first->key;
         r->metric = first->metric;
         if (k <= 0) {
@@ -892,6 +914,7 @@ int cb_compare_write_report(const cb_comparison_t *c, FILE *f)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: compare BASE.csv NEW.csv [--threshold X] [--alpha P] [--report FILE.md]\n"
+               "               [--metrics LIST]\n"
                "Compares two raw result CSVs configuration by configuration, matched by\n"
                "(experiment, executor, workload, workers, tasks, pin, metric) and by column name.\n"
                "\n"
@@ -901,6 +924,8 @@ static void usage(FILE *f)
                "                   smallest exact p is 2/252 = 0.0079, so 0.01 is reachable with\n"
                "                   5 repetitions a side (4 vs 4 cannot go below 2/70 = 0.029).\n"
                "  --report FILE    also write a Markdown report to FILE\n"
+               "  --metrics LIST   compare only these metrics (comma list), e.g. the ratios\n"
+               "                   CI gates on: speedup,efficiency,relative\n"
                "  --help           this text\n"
                "  --version        version and git revision\n"
                "Relative paths are taken from where `bazel run` was started\n"
@@ -934,11 +959,12 @@ static char *user_path(const char *p)
 
 int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
 {
-    enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_REPORT, OPT_VERSION };
+    enum { OPT_THRESHOLD = 256, OPT_ALPHA, OPT_REPORT, OPT_VERSION, OPT_METRICS };
     static const struct option longopts[] = {
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"alpha", required_argument, NULL, OPT_ALPHA},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -976,6 +1002,17 @@ int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
                 return CB_EXIT_USAGE;
             }
             report = optarg;
+            break;
+        case OPT_METRICS:
+            if (optarg[0] == '\0' || optarg[0] == ',' || optarg[strlen(optarg) - 1] == ',' ||
+                strstr(optarg, ",,")) {
+                fprintf(errf,
+                        "compare: --metrics: bad value '%s': expected metric names separated "
+                        "by single commas\n",
+                        optarg);
+                return CB_EXIT_USAGE;
+            }
+            o.metrics = optarg;
             break;
         case 'h':
             usage(out);

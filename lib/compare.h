@@ -68,9 +68,12 @@ typedef struct cb_compare_opts {
     double alpha;       /* significance level of the U test */
     double max_cv;      /* above this CV a side is unstable */
     size_t min_samples; /* fewer ok samples than this: unstable */
+    /* Comma list of the metrics to compare (e.g. the ratios CI gates on:
+     * "speedup,efficiency,relative"); NULL compares every metric. */
+    const char *metrics;
 } cb_compare_opts_t;
 
-/* threshold 0.10, alpha 0.01, max_cv 0.10, min_samples 5. */
+/* threshold 0.10, alpha 0.01, max_cv 0.10, min_samples 5, every metric. */
 void cb_compare_opts_default(cb_compare_opts_t *o);
 
 /* One side of a row. Statistics over the ok samples only. */

@@ -231,6 +231,33 @@ TEST_F(Compare, ScaledByOneAndAHalfIsSlower)
     EXPECT_NE(out_.find("1.50x faster"), std::string::npos) << out_;
 }
 
+// CI gates on the ratios only (--metrics): a slower wall time on another run
+// of the same machine class is then not looked at.
+TEST_F(Compare, MetricsListLimitsTheComparison)
+{
+    cb_compare_opts_t o;
+    cb_compare_opts_default(&o);
+    o.metrics = "speedup,efficiency";
+    compare(raw_csv(standard()), raw_csv(standard(1.5)), &o);
+    EXPECT_EQ(c_->nrows, 0u);
+    EXPECT_EQ(cb_compare_exit_code(c_), CB_EXIT_OK);
+    o.metrics = "user_s,wall_s";
+    compare(raw_csv(standard()), raw_csv(standard(1.5)), &o);
+    ASSERT_NE(row("thread", 2, "wall_s"), nullptr);
+    EXPECT_EQ(row("thread", 2, "wall_s")->verdict, CB_VERDICT_SLOWER);
+    for (size_t i = 0; i < c_->nrows; i++)
+        EXPECT_TRUE(strcmp(c_->rows[i].metric, "wall_s") == 0 ||
+                    strcmp(c_->rows[i].metric, "user_s") == 0)
+            << c_->rows[i].metric;
+
+    EXPECT_EQ(run({"--metrics", "speedup", dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_OK)
+        << err_;
+    EXPECT_EQ(run({"--metrics", "wall_s", dir_ + "/base.csv", dir_ + "/new.csv"}),
+              CB_EXIT_REGRESSION);
+    EXPECT_EQ(run({"--metrics", "wall_s,", dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_USAGE);
+    EXPECT_NE(err_.find("'wall_s,'"), std::string::npos) << err_;
+}
+
 TEST_F(Compare, SmallChangeBelowThresholdIsSame)
 {
     // 5% slower and fully separated: significant, but under the 10% threshold.

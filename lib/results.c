@@ -210,6 +210,20 @@ static int add_derived(cb_results_t *r, const struct sorted *had, const cb_sampl
     return cb_results_add(r, d);
 }
 
+double cb_results_value(const cb_results_t *r, int rep, const char *executor, const char *workload,
+                        const char *pin, const char *metric)
+{
+    /* Newest first: the rows of the repetition just measured are at the end. */
+    for (size_t i = r->n; i-- > 0;) {
+        const cb_sample_t *s = &r->v[i];
+        if (s->rep == rep && s->status == CB_OK && strcmp(s->metric, metric) == 0 &&
+            strcmp(s->key.executor, executor) == 0 && strcmp(s->key.workload, workload) == 0 &&
+            strcmp(s->key.pin, pin) == 0)
+            return s->value;
+    }
+    return NAN;
+}
+
 int cb_results_derive_speedup(cb_results_t *r)
 {
     size_t n0 = r->n;

@@ -55,6 +55,13 @@ int cb_results_add(cb_results_t *r, const cb_sample_t *s);
 size_t cb_results_count(const cb_results_t *r);
 const cb_sample_t *cb_results_get(const cb_results_t *r, size_t i);
 
+/* The value of one ok sample: repetition rep of (executor, workload, pin,
+ * metric), any worker and task count. NaN when there is none. For
+ * experiments that derive rows from others measured in the same repetition
+ * (the `relative` cost ratios CI gates on). */
+double cb_results_value(const cb_results_t *r, int rep, const char *executor, const char *workload,
+                        const char *pin, const char *metric);
+
 /* Adds the derived per-repetition rows: for every configuration with ok
  * `wall_s` samples whose (experiment, workload, tasks, pin) has a `serial`
  * row for the same repetition, metric `speedup` = serial wall / this wall and

@@ -227,58 +227,76 @@ static size_t collect(const cb_results_t *r, const cb_config_key_t *k, const cha
     return n;
 }
 
+static int same_config(const cb_config_key_t *a, const cb_config_key_t *b)
+{
+    return strcmp(a->executor, b->executor) == 0 && strcmp(a->workload, b->workload) == 0 &&
+           a->workers == b->workers && a->tasks == b->tasks && strcmp(a->pin, b->pin) == 0;
+}
+
+static int print_row(const cb_results_t *r, const cb_sample_t *s, double *v, size_t cap, FILE *out)
+{
+    size_t n = collect(r, &s->key, s->metric, v, cap);
+    cb_summary_t sm;
+    char note[128] = "";
+    if (n == 0 || cb_stats_summarize(v, n, &sm) < 0) {
+        snprintf(note, sizeof(note), "%s %s", cb_status_name(s->status),
+                 s->detail ? s->detail : "");
+        fprintf(out, "%-18s %-12s %4ld %7ld %-9s %-14s %11s %23s %8s  %s\n", s->key.executor,
+                s->key.workload, s->key.workers, s->key.tasks, s->key.pin, s->metric, "-", "-", "-",
+                note);
+        return 0;
+    }
+    size_t ns = collect(r, &s->key, "speedup", v, cap);
+    char sp[16] = "-";
+    if (ns > 0)
+        snprintf(sp, sizeof(sp), "%.2f", cb_stats_median(v, ns));
+    int noisy = sm.cv > 0.10;
+    if (noisy)
+        snprintf(note, sizeof(note), "CV %.0f%%: noisy", sm.cv * 100);
+    char range[48];
+    snprintf(range, sizeof(range), "%.4g - %.4g", sm.min, sm.max);
+    fprintf(out, "%-18s %-12s %4ld %7ld %-9s %-14s %11.4g %23s %8s  %s\n", s->key.executor,
+            s->key.workload, s->key.workers, s->key.tasks, s->key.pin, s->metric, sm.median, range,
+            sp, note);
+    return noisy;
+}
+
+/* The terminal table: each configuration's primary metric (its first), in
+ * the experiment's order, then the rows per_rep added (the Python
+ * reference), in the order they came. */
 static void print_table(const cb_experiment_t *e, const cb_results_t *r, FILE *out)
 {
     size_t cap = cb_results_count(r) + 1;
     double *v = malloc(cap * sizeof(*v));
     if (!v)
         return;
-    fprintf(out, "\n%-18s %-12s %4s %6s  %-8s %11s %23s %8s  %s\n", "executor", "workload", "W",
-            "tasks", "metric", "median", "min - max", "speedup", "note");
+    fprintf(out, "\n%-18s %-12s %4s %7s %-9s %-14s %11s %23s %8s  %s\n", "executor", "workload",
+            "W", "tasks", "pin", "metric", "median", "min - max", "speedup", "note");
     int noisy = 0;
-    /* The table lists each configuration once, in the experiment's order,
-     * plus the rows per_rep added (e.g. the Python reference). */
+    for (size_t c = 0; c < e->nconfigs; c++) {
+        const cb_config_t *cf = &e->configs[c];
+        for (size_t i = 0; i < cb_results_count(r); i++) {
+            const cb_sample_t *s = cb_results_get(r, i);
+            if (same_config(&s->key, &cf->key) && strcmp(s->metric, cf->metrics[0].name) == 0) {
+                noisy |= print_row(r, s, v, cap, out);
+                break;
+            }
+        }
+    }
     for (size_t i = 0; i < cb_results_count(r); i++) {
         const cb_sample_t *s = cb_results_get(r, i);
-        int first = 1;
-        for (size_t j = 0; j < i && first; j++) {
-            const cb_sample_t *p = cb_results_get(r, j);
-            first = !(strcmp(p->key.executor, s->key.executor) == 0 &&
-                      strcmp(p->key.workload, s->key.workload) == 0 &&
-                      p->key.workers == s->key.workers && p->key.tasks == s->key.tasks &&
-                      strcmp(p->key.pin, s->key.pin) == 0);
-        }
-        if (!first || strcmp(s->metric, "speedup") == 0 || strcmp(s->metric, "efficiency") == 0)
-            continue;
-        size_t n = collect(r, &s->key, s->metric, v, cap);
-        cb_summary_t sm;
-        char note[64] = "";
-        if (n == 0 || cb_stats_summarize(v, n, &sm) < 0) {
-            snprintf(note, sizeof(note), "%s %s", cb_status_name(s->status),
-                     s->detail ? s->detail : "");
-            fprintf(out, "%-18s %-12s %4ld %6ld  %-8s %11s %23s %8s  %s\n", s->key.executor,
-                    s->key.workload, s->key.workers, s->key.tasks, s->metric, "-", "-", "-", note);
-            continue;
-        }
-        size_t ns = collect(r, &s->key, "speedup", v, cap);
-        char sp[16] = "-";
-        if (ns > 0)
-            snprintf(sp, sizeof(sp), "%.2f", cb_stats_median(v, ns));
-        if (sm.cv > 0.10) {
-            snprintf(note, sizeof(note), "CV %.0f%%: noisy", sm.cv * 100);
-            noisy = 1;
-        }
-        char range[48];
-        snprintf(range, sizeof(range), "%.4g - %.4g", sm.min, sm.max);
-        fprintf(out, "%-18s %-12s %4ld %6ld  %-8s %11.4g %23s %8s  %s\n", s->key.executor,
-                s->key.workload, s->key.workers, s->key.tasks, s->metric, sm.median, range, sp,
-                note);
+        int known = strcmp(s->metric, "speedup") == 0 || strcmp(s->metric, "efficiency") == 0;
+        for (size_t c = 0; c < e->nconfigs && !known; c++)
+            known = same_config(&s->key, &e->configs[c].key);
+        for (size_t j = 0; j < i && !known; j++)
+            known = same_config(&cb_results_get(r, j)->key, &s->key);
+        if (!known)
+            noisy |= print_row(r, s, v, cap, out);
     }
     if (noisy)
         fprintf(out, "(noisy: coefficient of variation over 10%%; the machine was busy or the "
                      "work is too short: more --reps, or a quieter machine)\n");
     free(v);
-    (void)e;
 }
 
 /* ---- files ---- */
@@ -495,7 +513,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     for (int rep = -warmup; rep < reps && !interrupts; rep++) {
         /* Rotate the order each repetition so no configuration always runs
          * first (after the idle of start-up) or last. */
-        size_t start = (size_t)(rep + warmup) % (e->nconfigs ? e->nconfigs : 1);
+        long nc = (long)(e->nconfigs ? e->nconfigs : 1);
+        size_t start = (size_t)(((rep % nc) + nc) % nc); /* rep 0 starts with config 0 */
         for (size_t j = 0; j < e->nconfigs && !interrupts; j++) {
             cb_config_t *c = &e->configs[(start + j) % e->nconfigs];
             double tmo =

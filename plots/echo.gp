@@ -1,0 +1,44 @@
+# echo (E10/E11): throughput and p99 latency vs connections, one line per
+# server model, log x. Points are medians, whiskers min-max over the
+# repetitions; a model missing at a connection count did not serve it (see
+# the status column of echo.csv).
+# gnuplot -e "summaryfile='..'; outpng='..'; outsvg='..'" plots/echo.gp
+if (!exists("summaryfile")) summaryfile = 'results/echo.summary.csv'
+if (!exists("outpng")) outpng = 'echo.png'
+if (!exists("outsvg")) outsvg = 'echo.svg'
+set datafile separator ','
+set datafile missing ''
+
+models = "thread thread_pool process_pool epoll coroutine hybrid"
+colors = "0x1f77b4 0x9467bd 0xd62728 0xff7f0e 0x2ca02c 0x8c564b"
+pts = "7 5 9 11 13 15"
+# The rows of one model and metric with at least one ok sample, in the
+# order of connection counts, through awk and sort: the summary
+# holds one row per metric, and rows filtered out inside `using` would break
+# the lines.
+rows(m, metric) = sprintf("< awk -F, '$2 == \"%s\" && $7 == \"%s\" && $9 > 0' '%s' | sort -t, -k5,5n", m, metric, summaryfile)
+
+set logscale x 10
+set xrange [0.7:1500]
+set xlabel "concurrent connections (closed loop, one request in flight each)"
+set grid xtics ytics mytics lc rgb "#dddddd"
+set key outside right top font ",10"
+
+do for [term=1:2] {
+  if (term == 1) { set terminal pngcairo size 1400,650 font "DejaVu Sans,11"; set output outpng } \
+  else { set terminal svg size 1400,650 font "DejaVu Sans,11" dynamic; set output outsvg }
+  set multiplot layout 1,2 title "TCP echo on loopback (E10/E11): each server model under C closed-loop connections\n{/*0.8 medians, whiskers min-max; a missing point: that model did not serve every connection}"
+  set title "throughput"
+  set ylabel "requests per second"
+  set logscale y 10
+  set format y "10^{%T}"
+  plot for [i=1:words(models)] rows(word(models, i), "req_per_s") using 5:10:13:14 \
+         with yerrorlines lc rgb word(colors, i) pt int(word(pts, i)) lw 2 \
+         title word(models, i) noenhanced
+  set title "99th percentile latency"
+  set ylabel "p99 latency (microseconds)"
+  plot for [i=1:words(models)] rows(word(models, i), "p99_us") using 5:10:13:14 \
+         with yerrorlines lc rgb word(colors, i) pt int(word(pts, i)) lw 2 \
+         title word(models, i) noenhanced
+  unset multiplot
+}
