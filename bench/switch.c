@@ -183,7 +183,7 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
         }
         if (pid == 0) {
             cb_child_init(parent);
-            if (x->pinned && (p.rc = cb_pin_bind_process(x->topo, x->pu[1])) < 0)
+            if (x->pinned && (p.rc = cb_pin_bind_child(x->topo, x->pu[1])) < 0)
                 _exit(3);
             x = p.x;
             partner_run(&p);

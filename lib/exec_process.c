@@ -17,15 +17,18 @@
 #include "lib/exec_internal.h"
 #include "lib/sandbox.h"
 
+/* One per task, in MAP_SHARED memory. The parent's pid field lives here too:
+ * after a fork every private page the parent writes costs it a copy-on-write
+ * fault, and one per spawn is a measurable share of a fork. */
 typedef struct report {
     uint64_t value;
     _Atomic uint32_t reported;
+    pid_t pid; /* written by the parent only */
 } report_t;
 
 typedef struct process_exec {
-    size_t cap;    /* tasks the arrays below hold */
+    size_t cap;    /* tasks the array below holds */
     report_t *shm; /* one per task, MAP_SHARED */
-    pid_t *pids;   /* one per task */
 } process_exec_t;
 
 /* Makes room for n tasks. open sizes the arrays for its cfg->tasks; a run
@@ -36,10 +39,6 @@ static int reserve(process_exec_t *x, size_t n)
 {
     if (n <= x->cap)
         return 0;
-    pid_t *pids = realloc(x->pids, n * sizeof(*pids));
-    if (!pids)
-        return -ENOMEM;
-    x->pids = pids;
     report_t *shm =
         mmap(NULL, n * sizeof(report_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shm == MAP_FAILED)
@@ -59,7 +58,6 @@ static void process_close(void *state)
         return;
     if (x->shm && munmap(x->shm, x->cap * sizeof(report_t)) != 0)
         abort();
-    free(x->pids);
     free(x);
 }
 
@@ -87,7 +85,7 @@ static _Noreturn void child(const cb_exec_cfg_t *cfg, report_t *rep, size_t i, p
 {
     cb_child_init(parent);
     int rc = 0;
-    if (cfg->plan && cb_pin_bind_process(cfg->topo, cb_exec_pu(cfg, i)) < 0)
+    if (cfg->plan && cb_pin_bind_child(cfg->topo, cb_exec_pu(cfg, i)) < 0)
         _exit(3);
     cb_gil_t *gil = NULL;
     if (cfg->gil_interval_ns && !(gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
@@ -135,12 +133,12 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
         if (pid == 0)
             child(cfg, &x->shm[forked], forked, parent);
         cb_children_track(pid);
-        x->pids[forked] = pid;
+        x->shm[forked].pid = pid;
     }
     for (size_t i = 0; i < forked; i++) {
         int st;
         pid_t r;
-        while ((r = waitpid(x->pids[i], &st, 0)) < 0 && errno == EINTR)
+        while ((r = waitpid(x->shm[i].pid, &st, 0)) < 0 && errno == EINTR)
             ;
         if (r < 0) {
             /* Someone else reaped it (SIGCHLD ignored?): its fate is unknown. */
@@ -152,7 +150,7 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
         } else {
             classify(st, &x->shm[i], &results[i]);
         }
-        cb_children_untrack(x->pids[i]);
+        cb_children_untrack(x->shm[i].pid);
     }
     /* Out of processes (EAGAIN): the tasks never started are errors, and so
      * is the run. */

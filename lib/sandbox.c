@@ -27,20 +27,52 @@
  * A fixed array so that a signal handler can walk it without locks: entries
  * are claimed with a CAS from 0 and cleared with a store; `high` only grows,
  * so kill_all scans [0, high). A child that finds no free entry is simply not
- * tracked; PR_SET_PDEATHSIG still ends it when the harness dies. */
+ * tracked; PR_SET_PDEATHSIG still ends it when the harness dies.
+ *
+ * The array lives in MAP_SHARED memory owned by the process that made it. A
+ * forked child sees its parent's list but never uses it (the owner is not
+ * the child), and makes its own when it has children of its own. Private
+ * memory would cost a copy-on-write fault after every fork, in the parent
+ * (tracking the new child) and in the child (forgetting its siblings): a
+ * measurable share of the process executor's spawn cost. */
 
 #define MAX_CHILDREN 16384
 
-static _Atomic pid_t children[MAX_CHILDREN];
-static _Atomic size_t children_high;
+typedef struct child_list {
+    _Atomic size_t high;
+    _Atomic pid_t pid[MAX_CHILDREN];
+} child_list_t;
+
+static child_list_t *list;
+static pid_t list_owner;
+
+/* The calling process's list; with create, made on first use. getpid and
+ * the pointer read are async-signal-safe. */
+static child_list_t *my_list(int create)
+{
+    if (list && list_owner == getpid())
+        return list;
+    if (!create)
+        return NULL;
+    child_list_t *l =
+        mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (l == MAP_FAILED)
+        return NULL;
+    list_owner = getpid();
+    list = l;
+    return l;
+}
 
 void cb_children_track(pid_t pid)
 {
-    size_t high = atomic_load(&children_high);
+    child_list_t *l = my_list(1);
+    if (!l)
+        return;
+    size_t high = atomic_load(&l->high);
     for (size_t i = 0; i < MAX_CHILDREN; i++) {
         pid_t expect = 0;
-        if (atomic_compare_exchange_strong(&children[i], &expect, pid)) {
-            while (high < i + 1 && !atomic_compare_exchange_weak(&children_high, &high, i + 1))
+        if (atomic_compare_exchange_strong(&l->pid[i], &expect, pid)) {
+            while (high < i + 1 && !atomic_compare_exchange_weak(&l->high, &high, i + 1))
                 ;
             return;
         }
@@ -49,42 +81,29 @@ void cb_children_track(pid_t pid)
 
 void cb_children_untrack(pid_t pid)
 {
-    size_t high = atomic_load(&children_high);
+    child_list_t *l = my_list(0);
+    if (!l)
+        return;
+    size_t high = atomic_load(&l->high);
     /* Recent children sit near the top. */
     for (size_t i = high; i-- > 0;) {
         pid_t expect = pid;
-        if (atomic_compare_exchange_strong(&children[i], &expect, 0))
+        if (atomic_compare_exchange_strong(&l->pid[i], &expect, 0))
             return;
     }
 }
 
 void cb_children_kill_all(int sig)
 {
-    size_t high = atomic_load(&children_high);
+    child_list_t *l = my_list(0);
+    if (!l)
+        return;
+    size_t high = atomic_load(&l->high);
     for (size_t i = 0; i < high; i++) {
-        pid_t pid = atomic_load(&children[i]);
+        pid_t pid = atomic_load(&l->pid[i]);
         if (pid > 0)
             kill(pid, sig);
     }
-}
-
-/* A forked child inherits the parent's list: forget it, so that nothing in
- * the child can signal its siblings. Only entries in use are written: a
- * write to a page the child shares with its parent costs a copy-on-write
- * fault, which every process executor spawn would pay. */
-static void children_forget(void)
-{
-    size_t high = atomic_load(&children_high);
-    int any = 0;
-    for (size_t i = 0; i < high; i++) {
-        if (atomic_load_explicit(&children[i], memory_order_relaxed) != 0) {
-            atomic_store(&children[i], 0);
-            any = 1;
-        }
-    }
-    /* With every entry empty, a stale high only costs kill_all a scan. */
-    if (any)
-        atomic_store(&children_high, 0);
 }
 
 void cb_child_init(pid_t parent_pid)
@@ -95,7 +114,6 @@ void cb_child_init(pid_t parent_pid)
      * ever send us the death signal. */
     if (getppid() != parent_pid)
         _exit(126);
-    children_forget();
     /* The harness's own handlers (interrupt: write partial results) belong
      * to the harness, not to its children. */
     signal(SIGINT, SIG_DFL);

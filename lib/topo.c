@@ -671,6 +671,22 @@ int cb_pin_bind_process(const cb_topo_t *t, int pu_os)
     return bind_hwloc(t, pu_os, HWLOC_CPUBIND_PROCESS);
 }
 
+int cb_pin_bind_child(const cb_topo_t *t, int pu_os)
+{
+    int rc = bind_check(t, pu_os);
+    if (rc <= 0)
+        return rc;
+    /* Already there (inherited from a parent pinned to the same PU): a
+     * sched_getaffinity is cheaper than a set that changes nothing. */
+    cpu_set_t now;
+    if (pu_os < CPU_SETSIZE && sched_getaffinity(0, sizeof(now), &now) == 0 &&
+        CPU_COUNT(&now) == 1 && CPU_ISSET(pu_os, &now))
+        return 0;
+    /* A forked child has exactly one thread, so binding it binds the whole
+     * process. */
+    return bind_hwloc(t, pu_os, HWLOC_CPUBIND_THREAD);
+}
+
 int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os)
 {
     cpu_set_t *mask;

@@ -107,6 +107,13 @@ int cb_pin_bind_thread(const cb_topo_t *t, int pu_os);
  * fork) to one PU. Same returns as cb_pin_bind_thread. */
 int cb_pin_bind_process(const cb_topo_t *t, int pu_os);
 
+/* Binds a child just forked (which has one thread, the caller) to one PU
+ * with a single sched_setaffinity. Same returns. Prefer it over
+ * cb_pin_bind_process in a timed fork path: hwloc's process binding walks
+ * /proc/PID/task to bind every thread, which costs about as much as the
+ * fork itself. */
+int cb_pin_bind_child(const cb_topo_t *t, int pu_os);
+
 /* Binds a pthread attribute so the thread starts on its PU (no migration
  * between creation and the first instruction). Same returns. */
 int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os);
