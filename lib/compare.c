@@ -181,6 +181,29 @@ static size_t group_end(const cb_sample_t **v, size_t n, size_t i)
 
 /* Fills one side from the group v[0 .. n - 1] and leaves its ok values in
  * x (room for n). */
+/* The robust coefficient of variation: 1.4826 * MAD / |median|, where MAD is
+ * the median absolute deviation from the median and 1.4826 = 1 / Phi^-1(3/4)
+ * makes it estimate the standard deviation for normal data (Rousseeuw &
+ * Croux 1993; Hampel 1974). Unlike stddev / mean, one repetition that a
+ * shared machine preempted does not make a whole row "unstable" (which would
+ * hide every real change in it); a side whose repetitions really spread
+ * still is. Returns NaN when out of memory (the side is then unstable). */
+static double robust_cv(const double *x, size_t n, double median)
+{
+    if (n == 0)
+        return NAN;
+    if (median == 0)
+        return 0;
+    double *d = malloc(n * sizeof(*d));
+    if (!d)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        d[i] = fabs(x[i] - median);
+    double cv = 1.4826 * cb_stats_median(d, n) / fabs(median);
+    free(d);
+    return cv;
+}
+
 static int fill_side(cb_compare_side_t *s, const cb_sample_t **v, size_t n, double *x)
 {
     s->present = 1;
@@ -198,7 +221,7 @@ static int fill_side(cb_compare_side_t *s, const cb_sample_t **v, size_t n, doub
     if (rc < 0)
         return rc;
     s->median = sum.median;
-    s->cv = s->n ? fabs(sum.cv) : NAN;
+    s->cv = s->n ? robust_cv(x, s->n, sum.median) : NAN;
     return 0;
 }
 
@@ -286,9 +309,9 @@ static void judge(cb_compare_row_t *r, const double *bx, const double *cx,
         }
     }
     for (int i = 0; i < 2; i++) {
-        if (sides[i].s->cv > o->max_cv) {
+        if (!(sides[i].s->cv <= o->max_cv)) {
             r->verdict = CB_VERDICT_UNSTABLE;
-            snprintf(r->why, sizeof(r->why), "%s: CV %.0f%% (> %.0f%%)", sides[i].name,
+            snprintf(r->why, sizeof(r->why), "%s: robust CV %.0f%% (> %.0f%%)", sides[i].name,
                      100 * sides[i].s->cv, 100 * o->max_cv);
             return;
         }
@@ -874,8 +897,9 @@ int cb_compare_write_report(const cb_comparison_t *c, FILE *f)
             "repetitions the smallest exact p is 2/252 = 0.0079.\n");
     fprintf(f,
             "- `slower` / `faster`: the change is past a factor of %.2f (threshold %.0f%%) and "
-            "p < %g. `unstable`: a side has fewer than %zu ok samples or a coefficient of "
-            "variation above %.0f%%; never called a regression. `missing`: only in base. `new`: "
+            "p < %g. `unstable`: a side has fewer than %zu ok samples or a robust "
+            "coefficient of variation (1.4826 MAD / median) above %.0f%%; never called a "
+            "regression. `missing`: only in base. `new`: "
             "only in new. `changed`: a fact of the run (a count, not a performance metric) has "
             "a different median, or the unit differs; never a regression.\n",
             1 + c->opts.threshold, 100 * c->opts.threshold, c->opts.alpha, c->opts.min_samples,
@@ -932,7 +956,8 @@ static void usage(FILE *f)
                "(BUILD_WORKING_DIRECTORY), else from the current directory.\n"
                "\n"
                "Verdicts: slower / faster (change past the threshold and p < alpha), same,\n"
-               "unstable (a side has < 5 ok samples or CV > 10%%: never a regression),\n"
+               "unstable (a side has < 5 ok samples or a robust CV, 1.4826 MAD / median,\n"
+               "over 10%%: never a regression),\n"
                "missing (only in BASE), new (only in NEW), changed (a count that is a fact of\n"
                "the run, e.g. tasks or lost_updates, differs; or the unit differs).\n"
                "Times and costs (*_s, us_per_*, ns_per_*, p99_us, vol_cs, ...) are better lower;\n"

@@ -13,8 +13,9 @@
  *                    direction AND p < alpha;
  *   same             neither;
  *   unstable         either side has fewer than min_samples ok samples, or a
- *                    coefficient of variation above max_cv: never called a
- *                    regression, whatever the medians say;
+ *                    robust coefficient of variation (1.4826 MAD / median)
+ *                    above max_cv: never called a regression, whatever the
+ *                    medians say;
  *   missing / new    the configuration is only in BASE / only in NEW.
  * Metrics that are facts, not performance (CB_DIR_FACT), are `same` when the
  * medians are equal and `changed` otherwise; `changed` is also the verdict of
@@ -82,7 +83,7 @@ typedef struct cb_compare_side {
     size_t n;       /* ok samples */
     size_t nfailed; /* rows with another status */
     double median;  /* NaN when n == 0 */
-    double cv;      /* |stddev / mean|, NaN when n == 0 */
+    double cv;      /* robust CV, 1.4826 MAD / |median| (compare.c); NaN when n == 0 */
     const char *unit;
 } cb_compare_side_t;
 

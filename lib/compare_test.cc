@@ -258,6 +258,24 @@ TEST_F(Compare, MetricsListLimitsTheComparison)
     EXPECT_NE(err_.find("'wall_s,'"), std::string::npos) << err_;
 }
 
+// One repetition a busy machine preempted does not hide a real change: the
+// robust CV ignores a lone outlier, where stddev / mean would not.
+TEST_F(Compare, OneOutlierDoesNotMakeARowUnstable)
+{
+    std::vector<Cfg> b = {{"thread", 2, "wall_s", "s", {1.00, 1.01, 1.02, 1.03, 1.04, 1.45}}};
+    std::vector<Cfg> n = {{"thread", 2, "wall_s", "s", {1.50, 1.51, 1.52, 1.53, 1.54, 1.55}}};
+    compare(raw_csv(b), raw_csv(n));
+    const cb_compare_row_t *r = row("thread", 2, "wall_s");
+    ASSERT_NE(r, nullptr);
+    // base: median 1.025; deviations 0.025, 0.015, 0.005, 0.005, 0.015, 0.425;
+    // MAD 0.015; robust CV = 1.4826 * 0.015 / 1.025 = 0.0217 (stddev / mean
+    // would be 0.176 / 1.092 = 0.16, "unstable"). Every new value is above
+    // every base value: U = 0, exact two-sided p = 2 / C(12, 6) = 2/924.
+    EXPECT_NEAR(r->base.cv, 1.4826 * 0.015 / 1.025, 1e-9);
+    EXPECT_DOUBLE_EQ(r->p, 2.0 / 924);
+    EXPECT_EQ(r->verdict, CB_VERDICT_SLOWER);
+}
+
 TEST_F(Compare, SmallChangeBelowThresholdIsSame)
 {
     // 5% slower and fully separated: significant, but under the 10% threshold.
@@ -295,14 +313,17 @@ TEST_F(Compare, AlphaDecidesOnAnOverlapOfOne)
 TEST_F(Compare, NoisySideIsUnstable)
 {
     std::vector<Cfg> b = standard(), n = standard();
-    // new: median 2.04 (2x slower), but CV = stddev / mean = 0.81 / 2.04 = 0.40.
+    // new: median 2.04 (2x slower), but spread: the absolute deviations from
+    // the median are 1.02, 0.51, 0, 0.51, 1.02, so MAD = 0.51 and the robust
+    // CV = 1.4826 * 0.51 / 2.04 = 0.371.
     n[1].values = {1.02, 1.53, 2.04, 2.55, 3.06};
     compare(raw_csv(b), raw_csv(n));
     const cb_compare_row_t *r = row("thread", 2, "wall_s");
     ASSERT_NE(r, nullptr);
     EXPECT_EQ(r->verdict, CB_VERDICT_UNSTABLE);
     EXPECT_GT(r->cur.cv, 0.10);
-    EXPECT_NE(strstr(r->why, "new: CV"), nullptr) << r->why;
+    EXPECT_NEAR(r->cur.cv, 1.4826 * 0.51 / 2.04, 1e-9);
+    EXPECT_NE(strstr(r->why, "new: robust CV"), nullptr) << r->why;
     EXPECT_EQ(cb_compare_exit_code(c_), CB_EXIT_OK);
     EXPECT_EQ(run({dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_OK);
 }

@@ -14,6 +14,6 @@ status=0
 # a real change stand out of this machine's noise. Each line is one binary;
 # exit 3 (a configuration failed) is reported, and fails the gate below.
 "$bin/cpu_vs_io" --quick --no-python --reps 10 --no-plot --out "$out" >"$out/cpu_vs_io.log" 2>&1 || status=$?
-"$bin/spawn" --quick --reps 10 --no-plot --out "$out" >"$out/spawn.log" 2>&1 || status=$?
+"$bin/spawn" --quick --pinned-only --reps 10 --no-plot --out "$out" >"$out/spawn.log" 2>&1 || status=$?
 "$bin/switch" --quick --reps 10 --no-plot --out "$out" >"$out/switch.log" 2>&1 || status=$?
 exit "$status"
