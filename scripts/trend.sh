@@ -32,13 +32,16 @@ for r in csv.DictReader(open(hist, newline="")):
     if run not in runs:
         runs.append(run)
     series.setdefault(key(r), []).append((runs.index(run) + 1, float(r["median"]) / base[key(r)]))
+blocks = []
+for k in sorted(series):
+    lines = ['"%s %s %s w=%s %s"' % (k[1], k[2], k[5], k[3], k[4])]
+    lines += ["%d %.6g" % (x, y) for x, y in series[k]]
+    blocks.append("\n".join(lines) + "\n")
+if not blocks:
+    sys.exit("trend: no gated metric (speedup, efficiency, relative) of the history has a baseline in " + basedir)
 with open(out, "w") as f:
-    for k in sorted(series):
-        f.write("# %s\n" % " ".join(k))
-        f.write('"%s %s %s w=%s %s"\n' % (k[1], k[2], k[5], k[3], k[4]))
-        for x, y in series[k]:
-            f.write("%d %.6g\n" % (x, y))
-        f.write("\n\n")
+    # gnuplot's index: blocks separated by two blank lines, none after the last.
+    f.write("\n\n".join(blocks))
 print(len(series), "series over", len(runs), "runs")
 PY
 gnuplot -e "datafile='$data'; outpng='$out/trend.png'; outsvg='$out/trend.svg'" "$top/plots/trend.gp"
