@@ -16,6 +16,8 @@ do for [term=1:2] {
   set grid lc rgb "#dddddd"
   set key outside right top font ",8" maxrows 40
   set yrange [*:*]
+  set xtics 1
+  set offsets 0.2, 0.2, graph 0.05, graph 0.05
   plot for [i=0:nblocks-1] datafile index i using 1:2 with linespoints pt 7 ps 0.6 title columnheader(1), \
        1 with lines dt 2 lw 2 lc rgb "black" title "baseline"
 }
