@@ -30,10 +30,10 @@ int cb_stats_summarize(const double *x, size_t n, cb_summary_t *out);
 double cb_stats_median(const double *x, size_t n);
 
 typedef struct cb_mwu {
-    double u;     /* U statistic of the first sample (U1) */
-    double z;     /* normal deviate (0 when the exact distribution was used) */
-    double p;     /* two-sided p-value */
-    int exact;    /* 1 when p is from the exact distribution */
+    double u;  /* U statistic of the first sample (U1) */
+    double z;  /* normal deviate (0 when the exact distribution was used) */
+    double p;  /* two-sided p-value */
+    int exact; /* 1 when p is from the exact distribution */
 } cb_mwu_t;
 
 /* Two-sided Mann-Whitney U test of x (nx) against y (ny). Exact p-value when

@@ -25,7 +25,8 @@ const cb_task_env_t *cb_task_env_current(void)
 
 int cb_task_plain_sleep_ns(uint64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
     /* clock_nanosleep returns the error instead of setting errno; a signal
      * handler interrupting us must not shorten the sleep. */
     int rc;

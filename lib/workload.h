@@ -28,7 +28,7 @@ typedef struct cb_wl_params {
 typedef struct cb_workload {
     const char *name;
     const char *summary;
-    int fault; /* 1: harness self-test (fault_*), never run by default */
+    int fault;                        /* 1: harness self-test (fault_*), never run by default */
     const char *(*unavailable)(void); /* optional */
     /* Untimed: builds the per-configuration argument (before any fork).
      * Returns 0 or a negative errno. */
