@@ -673,13 +673,13 @@ int cb_pin_bind_process(const cb_topo_t *t, int pu_os)
 
 int cb_pin_bind_child(const cb_topo_t *t, int pu_os)
 {
-    int rc = bind_check(t, pu_os);
-    if (rc <= 0)
-        return rc;
-    /* Already there (inherited from a parent pinned to the same PU): a
-     * sched_getaffinity is cheaper than a set that changes nothing. */
+    if (pu_os < 0)
+        return 0;
+    /* Already there (inherited from a parent pinned to the same PU): one
+     * sched_getaffinity, and no hwloc code, whose pages a fresh child would
+     * each take a page fault to map. */
     cpu_set_t now;
-    if (pu_os < CPU_SETSIZE && sched_getaffinity(0, sizeof(now), &now) == 0 &&
+    if (t->this_system && pu_os < CPU_SETSIZE && sched_getaffinity(0, sizeof(now), &now) == 0 &&
         CPU_COUNT(&now) == 1 && CPU_ISSET(pu_os, &now))
         return 0;
     /* A forked child has exactly one thread, so binding it binds the whole
