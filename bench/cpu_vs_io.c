@@ -344,9 +344,9 @@ int main(int argc, char **argv)
     }
 
     if (!x.cpu_iters)
-        x.cpu_iters = o.quick ? 50000000 : 200000000;
+        x.cpu_iters = o.quick ? 30000000 : 200000000;
     if (x.io_ms == 0)
-        x.io_ms = o.quick ? 100 : 250;
+        x.io_ms = o.quick ? 50 : 250;
     if (x.io_jitter < 0)
         x.io_jitter = 0;
     if (x.io_fraction < 0)
