@@ -466,8 +466,18 @@ static int fd_event(cb_sched_t *s, int fd, uint32_t revents)
     /* The woken tasks run before the next epoll_wait and will usually wait
      * for the same events again, so only bits that no waiter wanted at
      * report time are dropped. */
-    if ((revents & WANT_BITS & ~wanted) && wanted != r->interest)
-        return fd_set_interest(s, fd, r, wanted);
+    if ((revents & WANT_BITS & ~wanted) && wanted != r->interest) {
+        int rc = fd_set_interest(s, fd, r, wanted);
+        /* Closed without cb_sched_forget_fd, a caller's bug: the
+         * registration went with the file, and it is not the loop's
+         * failure. */
+        if (rc == -EBADF || rc == -ENOENT) {
+            r->registered = 0;
+            r->interest = 0;
+            rc = 0;
+        }
+        return rc;
+    }
     return 0;
 }
 
