@@ -452,6 +452,9 @@ static void coro_conn(void *arg)
         }
     }
 out:
+    /* The scheduler keeps the fd's registration between waits; drop it
+     * while fd still names this socket (sched.h). */
+    cb_sched_forget_fd(fd);
     close(fd);
 }
 

@@ -1,10 +1,10 @@
 #include "lib/sched.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -15,6 +15,51 @@
 /* Events taken from one epoll_wait. More simply wait for the next pass. */
 #define SCHED_EVENTS 64
 #define NOT_IN_HEAP SIZE_MAX
+/* epoll data of the timerfd; every other registration carries its fd. */
+#define TIMER_KEY UINT64_MAX
+/* Readiness bits a waiter asks for; EPOLLERR and EPOLLHUP wake every waiter
+ * and are reported whatever the interest. */
+#define WANT_BITS (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP)
+
+/* fd waits: one level-triggered registration per fd, kept between waits.
+ *
+ * Registering and removing an fd's epoll interest on every wait costs two
+ * epoll_ctl per wait; a request-response socket served by a coroutine then
+ * makes four system calls per request instead of two. So each fd number has
+ * a record (struct fdrec, in a table indexed by fd) with the interest that is
+ * registered and the list of tasks waiting on it, and the registration stays
+ * after a wait ends:
+ *
+ * - A wait whose events the registered interest already covers makes no
+ *   system call. Otherwise it widens the interest (EPOLL_CTL_ADD or MOD).
+ * - Level-triggered, so a wait has poll(2) semantics: an fd that is ready
+ *   when the wait starts is reported by the next epoll_wait, and one left
+ *   partly read is reported again.
+ * - Interest is narrowed lazily, when epoll reports something no task waits
+ *   for (it would be reported again on every pass): bits that no waiter
+ *   wants are dropped with one MOD, and an fd that nobody waits on at all is
+ *   removed (EPOLL_CTL_DEL; EPOLLHUP and EPOLLERR cannot be masked). The
+ *   usual pattern, wait-read-write-wait on one socket, therefore costs no
+ *   epoll_ctl after the first wait.
+ * - Several tasks may wait on one fd (a reader and a writer on one socket):
+ *   one registration carries the union of their events, and a report wakes
+ *   the tasks whose events it contains (EPOLLERR / EPOLLHUP wake all).
+ * - Close and reuse: epoll drops a registration when the file is closed,
+ *   but the record would still claim it, and a later fd with the same number
+ *   would wait for a report that never comes; and while another descriptor
+ *   keeps the old file open (a forked child) its registration survives and
+ *   reports under the reused number. Hence cb_sched_forget_fd before close:
+ *   it removes the registration while the fd still names the file, wakes
+ *   any task still waiting on it with -EBADF and clears the record. Waits
+ *   through the task environment (cb_task_wait_fd) come from code that does
+ *   not know the scheduler and will not call it, so they drop a
+ *   registration they created when they end (two epoll_ctl per wait, as
+ *   before). */
+struct fdrec {
+    struct task *waiters; /* tasks waiting on this fd, linked by fd_next */
+    uint32_t interest;    /* registered epoll events, when registered */
+    int registered;
+};
 
 typedef enum {
     TASK_READY,   /* in the run queue */
@@ -37,7 +82,11 @@ struct task {
     struct task *all_next; /* every task of the scheduler */
     uint64_t deadline;     /* while in the sleeper heap */
     size_t heap_idx;       /* position in the heap, NOT_IN_HEAP when absent */
-    int wait_result;       /* fd wait: 1 ready, 0 timed out */
+    int wait_result;       /* fd wait: 1 ready, 0 timed out, -EBADF forgotten */
+    int wait_fd;           /* the fd waited on while TASK_WAIT_FD */
+    uint32_t wait_events;  /* the epoll events the wait asks for */
+    struct task *fd_prev;  /* the fd record's waiter list */
+    struct task *fd_next;
 };
 
 struct cb_sched {
@@ -56,6 +105,8 @@ struct cb_sched {
     struct task *all;
     size_t live;       /* spawned and not finished */
     size_t fd_waiters; /* tasks in TASK_WAIT_FD */
+    struct fdrec *fds; /* indexed by fd number; see the design above */
+    size_t nfds;
     struct task *current;
     int running;
     cb_task_env_t env;
@@ -173,11 +224,14 @@ static int env_sleep_ns(void *ctx, uint64_t ns)
     return cb_task_plain_sleep_ns(ns);
 }
 
+static int wait_fd(cb_sched_t *s, struct task *t, int fd, short events, int timeout_ms, int keep);
+
 static int env_wait_fd(void *ctx, int fd, short events, int timeout_ms)
 {
     cb_sched_t *s = ctx;
-    if (running_task(s))
-        return cb_sched_wait_fd(fd, events, timeout_ms);
+    struct task *t = running_task(s);
+    if (t)
+        return wait_fd(s, t, fd, events, timeout_ms, 0);
     const cb_task_env_t *prev = s->env.prev;
     if (prev && prev->wait_fd)
         return prev->wait_fd(prev->ctx, fd, events, timeout_ms);
@@ -225,8 +279,7 @@ cb_sched_t *cb_sched_new(cb_coro_impl_t impl, size_t stack_size, int *err)
         rc = -errno;
         goto err;
     }
-    /* data.ptr NULL marks the timer; every other registration is a task. */
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TIMER_KEY};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->tfd, &ev) != 0) {
         rc = -errno;
         goto err;
@@ -270,6 +323,7 @@ void cb_sched_free(cb_sched_t *s)
     if (close(s->tfd) != 0 || close(s->epfd) != 0)
         abort();
     free(s->heap);
+    free(s->fds);
     free(s);
 }
 
@@ -324,6 +378,25 @@ err:
     return rc;
 }
 
+/* Ends t's fd wait with result: off the fd's waiter list and the heap,
+ * into the run queue. */
+static void end_fd_wait(cb_sched_t *s, struct task *t, int result)
+{
+    struct fdrec *r = &s->fds[t->wait_fd];
+    if (t->fd_prev)
+        t->fd_prev->fd_next = t->fd_next;
+    else
+        r->waiters = t->fd_next;
+    if (t->fd_next)
+        t->fd_next->fd_prev = t->fd_prev;
+    t->fd_prev = t->fd_next = NULL;
+    if (t->heap_idx != NOT_IN_HEAP)
+        heap_remove(s, t);
+    t->wait_result = result;
+    s->fd_waiters--;
+    rq_push(s, t);
+}
+
 /* Makes the tasks whose deadline has passed runnable: sleepers, and fd
  * waits that timed out (their result is 0). */
 static void expire_timers(cb_sched_t *s, uint64_t now)
@@ -331,25 +404,81 @@ static void expire_timers(cb_sched_t *s, uint64_t now)
     while (s->heap_len > 0 && s->heap[0]->deadline <= now) {
         struct task *t = s->heap[0];
         heap_remove(s, t);
-        if (t->state == TASK_WAIT_FD) {
-            t->wait_result = 0;
-            s->fd_waiters--;
-        }
-        rq_push(s, t);
+        if (t->state == TASK_WAIT_FD)
+            end_fd_wait(s, t, 0);
+        else
+            rq_push(s, t);
     }
 }
 
-static void fd_ready(cb_sched_t *s, struct task *t)
+/* Changes fd's registration to interest (op EPOLL_CTL_ADD or MOD), falling
+ * back to the other operation when the kernel's view differs from the
+ * record's: ENOENT on MOD (the file was closed and the number reused without
+ * cb_sched_forget_fd), EEXIST on ADD. */
+static int fd_set_interest(cb_sched_t *s, int fd, struct fdrec *r, uint32_t interest)
 {
-    /* One epoll_wait can report a task whose wait already ended earlier in
-     * the same batch (its timeout fired first); that report is stale. */
-    if (t->state != TASK_WAIT_FD)
-        return;
-    if (t->heap_idx != NOT_IN_HEAP)
-        heap_remove(s, t);
-    t->wait_result = 1;
-    s->fd_waiters--;
-    rq_push(s, t);
+    struct epoll_event ev = {.events = interest, .data.u64 = (uint64_t)fd};
+    int op = r->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(s->epfd, op, fd, &ev) != 0) {
+        int alt = errno == ENOENT && op == EPOLL_CTL_MOD   ? EPOLL_CTL_ADD
+                  : errno == EEXIST && op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD
+                                                           : -1;
+        if (alt < 0 || epoll_ctl(s->epfd, alt, fd, &ev) != 0)
+            return -errno;
+    }
+    r->registered = 1;
+    r->interest = interest;
+    return 0;
+}
+
+/* Removes fd's registration. EBADF / ENOENT: the fd was closed, which
+ * already ended it. */
+static int fd_unregister(cb_sched_t *s, int fd, struct fdrec *r)
+{
+    r->registered = 0;
+    r->interest = 0;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL) != 0 && errno != EBADF && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+/* A report of revents for fd: wakes the waiters it concerns, and narrows or
+ * removes the registration when it reported what nobody waits for. */
+static int fd_event(cb_sched_t *s, int fd, uint32_t revents)
+{
+    if (fd < 0 || (size_t)fd >= s->nfds)
+        return 0;
+    struct fdrec *r = &s->fds[fd];
+    /* A report from the same epoll_wait as an earlier removal. */
+    if (!r->registered)
+        return 0;
+    if (!r->waiters)
+        return fd_unregister(s, fd, r);
+    uint32_t wanted = 0;
+    struct task *t = r->waiters;
+    while (t) {
+        struct task *next = t->fd_next;
+        wanted |= t->wait_events;
+        if (revents & (t->wait_events | EPOLLERR | EPOLLHUP))
+            end_fd_wait(s, t, 1);
+        t = next;
+    }
+    /* The woken tasks run before the next epoll_wait and will usually wait
+     * for the same events again, so only bits that no waiter wanted at
+     * report time are dropped. */
+    if ((revents & WANT_BITS & ~wanted) && wanted != r->interest) {
+        int rc = fd_set_interest(s, fd, r, wanted);
+        /* Closed without cb_sched_forget_fd, a caller's bug: the
+         * registration went with the file, and it is not the loop's
+         * failure. */
+        if (rc == -EBADF || rc == -ENOENT) {
+            r->registered = 0;
+            r->interest = 0;
+            rc = 0;
+        }
+        return rc;
+    }
+    return 0;
 }
 
 /* Arms the timerfd for the earliest deadline, unless it already is. A timer
@@ -441,13 +570,12 @@ static int loop(cb_sched_t *s)
             return -errno;
         }
         for (int i = 0; i < n; i++) {
-            if (ev[i].data.ptr == NULL) {
+            if (ev[i].data.u64 == TIMER_KEY)
                 rc = drain_timer(s);
-                if (rc < 0)
-                    return rc;
-            } else {
-                fd_ready(s, ev[i].data.ptr);
-            }
+            else
+                rc = fd_event(s, (int)ev[i].data.u64, ev[i].events);
+            if (rc < 0)
+                return rc;
         }
         if (s->heap_len > 0)
             expire_timers(s, cb_now_ns());
@@ -504,51 +632,86 @@ static uint32_t poll_to_epoll(short events)
     return e;
 }
 
-int cb_sched_wait_fd(int fd, short events, int timeout_ms)
+/* The record of fd, growing the table to hold it. NULL: out of memory. */
+static struct fdrec *fd_rec(cb_sched_t *s, int fd)
 {
-    cb_sched_t *s = tls_sched;
-    struct task *t = running_task(s);
-    int wfd = fd;
-    int dupfd = -1;
-    int rc;
+    if ((size_t)fd >= s->nfds) {
+        size_t n = s->nfds ? s->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fdrec *fds = realloc(s->fds, n * sizeof(*fds));
+        if (!fds)
+            return NULL;
+        memset(fds + s->nfds, 0, (n - s->nfds) * sizeof(*fds));
+        s->fds = fds;
+        s->nfds = n;
+    }
+    return &s->fds[fd];
+}
 
-    if (!t)
-        return -EPERM;
+/* cb_sched_wait_fd for task t. keep 0: the registration this wait creates
+ * ends with it (waits from code that will not call cb_sched_forget_fd). */
+static int wait_fd(cb_sched_t *s, struct task *t, int fd, short events, int timeout_ms, int keep)
+{
     if (timeout_ms == 0)
         return cb_task_plain_wait_fd(fd, events, 0);
-    /* One-shot: after the first report epoll ignores the fd until the
-     * registration is deleted below, so a level-triggered fd that stays
-     * ready is not reported again while the task waits to run. */
-    struct epoll_event ev = {.events = poll_to_epoll(events) | EPOLLONESHOT, .data.ptr = t};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        if (errno != EEXIST)
-            return -errno;
-        /* Another task waits on this fd (a reader and a writer on one
-         * socket). epoll keys registrations by (file, fd number), so a
-         * duplicate descriptor gets a registration of its own. */
-        dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (dupfd < 0)
-            return -errno;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, dupfd, &ev) != 0) {
-            rc = -errno;
-            goto out;
-        }
-        wfd = dupfd;
+    if (fd < 0)
+        return -EBADF;
+    struct fdrec *r = fd_rec(s, fd);
+    if (!r)
+        return -ENOMEM;
+    uint32_t want = poll_to_epoll(events);
+    int was_registered = r->registered;
+    if (!r->registered || (r->interest & want) != want) {
+        int rc = fd_set_interest(s, fd, r, r->registered ? r->interest | want : want);
+        if (rc < 0)
+            return rc;
     }
+    t->wait_fd = fd;
+    t->wait_events = want;
+    t->fd_prev = NULL;
+    t->fd_next = r->waiters;
+    if (r->waiters)
+        r->waiters->fd_prev = t;
+    r->waiters = t;
     if (timeout_ms > 0)
         heap_push(s, t, add_sat(cb_now_ns(), (uint64_t)timeout_ms * 1000000u));
     t->state = TASK_WAIT_FD;
     s->fd_waiters++;
     cb_coro_yield();
-    rc = t->wait_result;
-    /* EBADF / ENOENT: the fd was closed under us, which also ended the
-     * registration. */
-    if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, wfd, NULL) != 0 && errno != EBADF && errno != ENOENT)
-        rc = -errno;
-out:
-    if (dupfd >= 0 && close(dupfd) != 0 && rc >= 0)
-        rc = -errno;
+    int rc = t->wait_result;
+    /* The table may have moved while this task was suspended. */
+    r = &s->fds[fd];
+    if (!keep && !was_registered && r->registered && !r->waiters) {
+        int urc = fd_unregister(s, fd, r);
+        if (urc < 0 && rc >= 0)
+            rc = urc;
+    }
     return rc;
+}
+
+int cb_sched_wait_fd(int fd, short events, int timeout_ms)
+{
+    cb_sched_t *s = tls_sched;
+    struct task *t = running_task(s);
+    if (!t)
+        return -EPERM;
+    return wait_fd(s, t, fd, events, timeout_ms, 1);
+}
+
+int cb_sched_forget_fd(int fd)
+{
+    cb_sched_t *s = tls_sched;
+    if (!s || !s->running)
+        return -EPERM;
+    if (fd < 0 || (size_t)fd >= s->nfds)
+        return 0;
+    struct fdrec *r = &s->fds[fd];
+    while (r->waiters)
+        end_fd_wait(s, r->waiters, -EBADF);
+    if (!r->registered)
+        return 0;
+    return fd_unregister(s, fd, r);
 }
 
 void cb_sched_yield(void)

@@ -35,9 +35,20 @@ int cb_sched_run(cb_sched_t *s);
 
 /* From inside a coroutine of the running scheduler. */
 int cb_sched_sleep_ns(uint64_t ns);
-/* Waits for fd readiness (POLLIN / POLLOUT); returns >0 ready, 0 timeout,
- * negative errno. timeout_ms -1 waits without limit. */
+/* Waits for fd readiness (POLLIN / POLLOUT, level-triggered like poll);
+ * returns >0 ready, 0 timeout, negative errno (-EBADF: the fd was forgotten
+ * while waiting). timeout_ms -1 waits without limit. The fd's epoll
+ * registration outlives the wait, so the next wait on it costs no system
+ * call: call cb_sched_forget_fd before closing an fd waited on here.
+ * Several coroutines may wait on one fd. */
 int cb_sched_wait_fd(int fd, short events, int timeout_ms);
+/* Drops what the running scheduler keeps for fd (its epoll registration)
+ * and ends any wait on it with -EBADF. Call it before close(fd) when fd was
+ * waited on with cb_sched_wait_fd, or the fd number, once reused, may never
+ * be reported ready. From code running on the scheduler's thread (a
+ * coroutine); returns 0, -EPERM outside a running scheduler, or a negative
+ * errno. cb_task_wait_fd needs none: its registrations end with its wait. */
+int cb_sched_forget_fd(int fd);
 /* Lets other runnable coroutines run. */
 void cb_sched_yield(void);
 

@@ -272,8 +272,8 @@ TEST_P(SchedTest, WaitFdTimesOutWithZero)
     EXPECT_EQ(w.rc, 0);
     EXPECT_GE(w.waited_ns, 30 * kMs);
 
-    /* The timed-out wait left no registration behind: a second wait on the
-     * same fd registers normally and sees the data. */
+    /* The registration the timed-out wait left behind still reports: a
+     * second wait on the same fd sees the data. */
     char c = 'y';
     ASSERT_EQ(write(p.w(), &c, 1), 1);
     PipeWait again{p.r(), POLLIN, 10000};
@@ -372,6 +372,285 @@ TEST_P(SchedTest, WaitFdOnAnUnpollableFdReturnsTheError)
     ASSERT_EQ(cb_sched_run(s_), 0);
     EXPECT_EQ(w.rc, -EPERM);
     close(fd);
+}
+
+/* Kept registrations (sched.c's design comment): close and reuse, several
+ * waiters on one fd, timeouts while registered, level-triggered reports. */
+
+/* Waits on a pipe, forgets and closes it, opens a new pipe (the lowest free
+ * numbers, so the old read end's number comes back) and waits on that. */
+struct Reuse {
+    int first_fd = -1;
+    int second_fd = -1;
+    int first_rc = -100;
+    int forget_rc = -100;
+    int second_rc = -100;
+    int close_rc = -100;
+};
+
+void ReuseFn(void *arg)
+{
+    auto *r = static_cast<Reuse *>(arg);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        abort();
+    char c = 'a';
+    if (write(p[1], &c, 1) != 1)
+        abort();
+    r->first_fd = p[0];
+    r->first_rc = cb_sched_wait_fd(p[0], POLLIN, 10000);
+    r->forget_rc = cb_sched_forget_fd(p[0]);
+    if (close(p[0]) != 0 || close(p[1]) != 0)
+        abort();
+    if (pipe2(p, O_CLOEXEC) != 0)
+        abort();
+    r->second_fd = p[0];
+    if (write(p[1], &c, 1) != 1)
+        abort();
+    r->second_rc = cb_sched_wait_fd(p[0], POLLIN, 10000);
+    r->close_rc = cb_sched_forget_fd(p[0]);
+    close(p[0]);
+    close(p[1]);
+}
+
+TEST_P(SchedTest, ForgottenFdNumberReusedAfterCloseIsReported)
+{
+    Reuse r;
+    ASSERT_EQ(cb_sched_spawn(s_, ReuseFn, &r), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(r.first_rc, 1);
+    EXPECT_EQ(r.forget_rc, 0);
+    /* pipe2 takes the lowest free numbers (open(2)): the same ones. */
+    EXPECT_EQ(r.second_fd, r.first_fd);
+    /* Had the record outlived the close, the registration would be taken
+     * for present and this wait would time out (0) after 10 s. */
+    EXPECT_EQ(r.second_rc, 1);
+    EXPECT_EQ(r.close_rc, 0);
+}
+
+/* The same, with a new pipe whose number is reused while a registration of
+ * the old file is kept alive by a duplicate descriptor (as a forked child
+ * would): without the forget, the old file's readiness would be reported
+ * under the reused number. Here the old file is readable and the new one
+ * is not, so a stale report would end the second wait with 1. */
+struct StaleReport {
+    int first_rc = -100;
+    int second_rc = -100;
+    int same_number = 0;
+};
+
+void StaleReportFn(void *arg)
+{
+    auto *r = static_cast<StaleReport *>(arg);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        abort();
+    char c = 'b';
+    if (write(p[1], &c, 1) != 1)
+        abort();
+    r->first_rc = cb_sched_wait_fd(p[0], POLLIN, 10000);
+    int old_r = p[0];
+    int dup_r = fcntl(p[0], F_DUPFD_CLOEXEC, 100); /* a number pipe2 will not take */
+    if (dup_r < 0 || cb_sched_forget_fd(p[0]) != 0 || close(p[0]) != 0)
+        abort();
+    int q[2];
+    if (pipe2(q, O_CLOEXEC) != 0)
+        abort();
+    r->same_number = q[0] == old_r;
+    r->second_rc = cb_sched_wait_fd(q[0], POLLIN, 50);
+    if (cb_sched_forget_fd(q[0]) != 0)
+        abort();
+    close(q[0]);
+    close(q[1]);
+    close(dup_r);
+    close(p[1]);
+}
+
+TEST_P(SchedTest, ForgottenFdGetsNoStaleReportsFromADuplicate)
+{
+    StaleReport r;
+    ASSERT_EQ(cb_sched_spawn(s_, StaleReportFn, &r), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(r.first_rc, 1);
+    EXPECT_TRUE(r.same_number);
+    /* The new pipe is empty: the wait times out. */
+    EXPECT_EQ(r.second_rc, 0);
+}
+
+/* Two readers on one fd: one write wakes both (like two poll(2) calls). */
+TEST_P(SchedTest, TwoReadersOnOneFdBothWake)
+{
+    Pipe p;
+    PipeWait a{p.r(), POLLIN, 10000};
+    PipeWait b{p.r(), POLLIN, 10000};
+    Writer wr{p.w(), 20 * kMs};
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &a), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &b), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WriterFn, &wr), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(a.rc, 1);
+    EXPECT_EQ(b.rc, 1);
+    EXPECT_GE(a.waited_ns, 20 * kMs);
+    EXPECT_GE(b.waited_ns, 20 * kMs);
+}
+
+/* A report for the writer of a socket does not wake its reader: sv[0] is
+ * writable at once, the reader waits until its peer writes 60 ms later. */
+TEST_P(SchedTest, WritableReportLeavesTheReaderWaiting)
+{
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    PipeWait reader{sv[0], POLLIN, 10000};
+    PipeWait writer{sv[0], POLLOUT, 10000};
+    Writer wr{sv[1], 60 * kMs};
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &reader), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &writer), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WriterFn, &wr), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(writer.rc, 1);
+    EXPECT_EQ(reader.rc, 1);
+    EXPECT_GE(reader.waited_ns, 60 * kMs);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* One waiter times out while another keeps the fd registered; the second
+ * is still woken by the write, and the first one's timeout left nothing
+ * behind that wakes it again (it finished: a resumed finished task would
+ * abort). */
+TEST_P(SchedTest, TimeoutWhileAnotherWaiterKeepsTheFdRegistered)
+{
+    Pipe p;
+    PipeWait short_wait{p.r(), POLLIN, 20};
+    PipeWait long_wait{p.r(), POLLIN, 10000};
+    Writer wr{p.w(), 80 * kMs};
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &short_wait), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &long_wait), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WriterFn, &wr), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(short_wait.rc, 0);
+    EXPECT_GE(short_wait.waited_ns, 20 * kMs);
+    EXPECT_EQ(long_wait.rc, 1);
+    EXPECT_GE(long_wait.waited_ns, 80 * kMs);
+}
+
+/* Level-triggered: a kept registration reports an fd again while it stays
+ * readable, so waits on a pipe with unread data end at once every time. And
+ * data that arrives while nobody waits (the registration is removed then,
+ * lazily) is seen by the next wait. */
+struct Repeat {
+    int fd;
+    int wfd;
+    int rc[3] = {-100, -100, -100};
+    int late_rc = -100;
+};
+
+void RepeatFn(void *arg)
+{
+    auto *r = static_cast<Repeat *>(arg);
+    char c = 'c';
+    if (write(r->wfd, &c, 1) != 1)
+        abort();
+    for (int i = 0; i < 3; i++)
+        r->rc[i] = cb_sched_wait_fd(r->fd, POLLIN, 10000); /* never read */
+    if (read(r->fd, &c, 1) != 1)
+        abort();
+    /* Not waiting now: the write is reported to nobody. */
+    if (write(r->wfd, &c, 1) != 1)
+        abort();
+    if (cb_sched_sleep_ns(20 * kMs) != 0)
+        abort();
+    r->late_rc = cb_sched_wait_fd(r->fd, POLLIN, 10000);
+    if (cb_sched_forget_fd(r->fd) != 0)
+        abort();
+}
+
+void KeepLoopBusyFn(void *)
+{
+    /* Keeps a timer in the heap so the loop polls while RepeatFn sleeps. */
+    for (int i = 0; i < 10; i++)
+        if (cb_sched_sleep_ns(2 * kMs) != 0)
+            abort();
+}
+
+TEST_P(SchedTest, KeptRegistrationIsLevelTriggered)
+{
+    Pipe p;
+    Repeat r{p.r(), p.w()};
+    ASSERT_EQ(cb_sched_spawn(s_, RepeatFn, &r), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, KeepLoopBusyFn, nullptr), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    for (int i = 0; i < 3; i++)
+        EXPECT_EQ(r.rc[i], 1) << i;
+    EXPECT_EQ(r.late_rc, 1);
+}
+
+/* Forgetting an fd ends the waits on it with -EBADF. */
+struct Forgetter {
+    int fd;
+    int rc = -100;
+};
+
+void ForgetterFn(void *arg)
+{
+    auto *f = static_cast<Forgetter *>(arg);
+    if (cb_sched_sleep_ns(20 * kMs) != 0)
+        abort();
+    f->rc = cb_sched_forget_fd(f->fd);
+}
+
+TEST_P(SchedTest, ForgetEndsTheWaitsOnTheFd)
+{
+    Pipe p;
+    PipeWait a{p.r(), POLLIN, 10000};
+    PipeWait b{p.r(), POLLIN, -1};
+    Forgetter f{p.r()};
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &a), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, WaitFn, &b), 0);
+    ASSERT_EQ(cb_sched_spawn(s_, ForgetterFn, &f), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(f.rc, 0);
+    EXPECT_EQ(a.rc, -EBADF);
+    EXPECT_EQ(b.rc, -EBADF);
+}
+
+TEST_P(SchedTest, ForgetOutsideARunningSchedulerIsRefused)
+{
+    EXPECT_EQ(cb_sched_forget_fd(0), -EPERM);
+}
+
+/* A wait through the task environment drops the registration it created:
+ * the fd can be closed and its number reused without cb_sched_forget_fd. */
+struct EnvReuse {
+    int rc[2] = {-100, -100};
+    int fd[2] = {-1, -1};
+};
+
+void EnvReuseFn(void *arg)
+{
+    auto *e = static_cast<EnvReuse *>(arg);
+    for (int i = 0; i < 2; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0)
+            abort();
+        char c = 'd';
+        if (write(p[1], &c, 1) != 1)
+            abort();
+        e->fd[i] = p[0];
+        e->rc[i] = cb_task_wait_fd(p[0], POLLIN, 10000);
+        close(p[0]);
+        close(p[1]);
+    }
+}
+
+TEST_P(SchedTest, TaskWaitFdNeedsNoForget)
+{
+    EnvReuse e;
+    ASSERT_EQ(cb_sched_spawn(s_, EnvReuseFn, &e), 0);
+    ASSERT_EQ(cb_sched_run(s_), 0);
+    EXPECT_EQ(e.fd[1], e.fd[0]); /* lowest free numbers (open(2)) */
+    EXPECT_EQ(e.rc[0], 1);
+    EXPECT_EQ(e.rc[1], 1);
 }
 
 /* The task environment routes cb_task_* to the scheduler inside a task. */
