@@ -9,8 +9,9 @@ set datafile missing ''
 # The run's PUs and cores, from E.meta beside the summary.
 metafile = summaryfile[1:strlen(summaryfile) - strlen(".summary.csv")] . ".meta"
 metaval(k) = system(sprintf("awk -F= '$1 == \"%s\" { print $2 }' '%s' 2>/dev/null", k, metafile))
-pus = metaval("allowed_pus") + 0
-cores = metaval("cores") + 0
+num(s) = (s eq "") ? 0 : s + 0   # 0 when the .meta is missing
+pus = num(metaval("allowed_pus"))
+cores = num(metaval("cores"))
 
 # Speedup rows of one executor, workload and pin, by workers.
 sel(e, w, p) = sprintf("< awk -F, 'NR > 1 && $2 == \"%s\" && $3 == \"%s\" && $6 == \"%s\" && $7 == \"speedup\" && $9 > 0' '%s' | sort -t, -k4,4n", e, w, p, summaryfile)

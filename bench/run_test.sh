@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job end to end at tiny sizes: every default configuration (all
+# executors, the +gil rows and the CPython reference) ends `ok`, exit 0, and
+# the contract's files are there: raw CSV, summary, meta, PNG and SVG, with
+# no temp file left beside them.
+set -uo pipefail
+bin="$1"
+out="$TEST_TMPDIR/out"
+mkdir -p "$out"
+"$bin" --quick --reps 2 --warmup 0 --cpu-iters 200000 --io-ms 5 --out "$out" >"$out/stdout" 2>"$out/stderr"
+rc=$?
+fail=0
+[ "$rc" -eq 0 ] || { echo "FAIL: exit $rc"; tail -20 "$out/stderr"; fail=1; }
+for f in cpu_vs_io.csv cpu_vs_io.summary.csv cpu_vs_io.meta cpu_vs_io.png cpu_vs_io.svg; do
+  [ -s "$out/$f" ] || { echo "FAIL: $f missing or empty"; fail=1; }
+done
+[ -z "$(ls -A "$out" | grep -E '^\.')" ] || { echo "FAIL: temp files left: $(ls -A "$out" | grep -E '^\.')"; fail=1; }
+# The raw CSV: the header of the contract, then every row ok.
+head -1 "$out/cpu_vs_io.csv" | grep -q '^experiment,executor,workload,workers,tasks,pin,rep,metric,value,unit,status' \
+  || { echo "FAIL: header: $(head -1 "$out/cpu_vs_io.csv")"; fail=1; }
+bad=$(awk -F, 'NR > 1 && $11 != "ok"' "$out/cpu_vs_io.csv" | head -5)
+[ -z "$bad" ] || { echo "FAIL: rows not ok:"; echo "$bad"; fail=1; }
+# Every default executor appears, for cpu and io, and speedups were derived.
+for e in serial thread process thread_pool process_pool coroutine thread+gil thread_pool+gil \
+         process+gil process_pool+gil py_serial py_thread py_process py_thread_pool py_process_pool py_asyncio; do
+  for w in cpu io; do
+    grep -q "^cpu_vs_io,$e,$w,.*,wall_s," "$out/cpu_vs_io.csv" || { echo "FAIL: no $e $w rows"; fail=1; }
+  done
+done
+grep -q ',speedup,' "$out/cpu_vs_io.summary.csv" || { echo "FAIL: no speedup rows"; fail=1; }
+grep -q '^partial=0$' "$out/cpu_vs_io.meta" || { echo "FAIL: meta not partial=0"; fail=1; }
+grep -q "tutorials' claims" "$out/stdout" || { echo "FAIL: no verdict on stdout"; fail=1; }
+[ "$fail" -eq 0 ] && echo "all configurations ok; files complete"
+exit "$fail"
