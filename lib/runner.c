@@ -19,6 +19,14 @@
 
 static volatile sig_atomic_t interrupts;
 
+/* The results files of a run are staged under these names (beside the
+ * targets) and renamed into place only once all three are complete, so that
+ * E.csv, E.summary.csv and E.meta on disk always belong to the same run.
+ * The signal handler removes them when it exits mid-write. */
+#define NSTAGED 3
+static char staged[NSTAGED][PATH_MAX];
+static volatile sig_atomic_t nstaged;
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -30,6 +38,8 @@ static void on_signal(int sig)
     cb_children_kill_all(SIGKILL);
     if (interrupts >= 2) {
         cb_afile_cleanup_all();
+        for (int i = 0; i < nstaged; i++)
+            unlink(staged[i]);
         _exit(CB_EXIT_INTERRUPTED);
     }
 }
@@ -574,17 +584,32 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         snprintf(el, sizeof(el), "%.3f", (double)(cb_now_ns() - t0) / 1e9);
         cb_meta_set(mt, "elapsed_s", el);
     }
+    const char *final[NSTAGED] = {raw, sum, meta};
+    const char *ext[NSTAGED] = {".csv", ".summary.csv", ".meta"};
+    for (int i = 0; i < NSTAGED; i++)
+        snprintf(staged[i], sizeof(staged[i]), "%s/.%s%s.new", dir, e->name, ext[i]);
+    nstaged = NSTAGED;
     const char *what = raw;
-    if (wrc == 0 && (wrc = cb_results_write_raw(r, raw)) == 0) {
+    if (wrc == 0 && (wrc = cb_results_write_raw(r, staged[0])) == 0) {
         what = sum;
-        if ((wrc = cb_results_write_summary(r, sum)) == 0) {
+        if ((wrc = cb_results_write_summary(r, staged[1])) == 0) {
             what = meta;
-            wrc = cb_meta_write(mt, meta);
+            wrc = cb_meta_write(mt, staged[2]);
         }
     }
+    /* All three are complete: now they replace the previous run's. */
+    for (int i = 0; i < NSTAGED && wrc == 0; i++) {
+        if (rename(staged[i], final[i]) != 0) {
+            wrc = -errno;
+            what = final[i];
+        }
+    }
+    for (int i = 0; i < NSTAGED; i++)
+        unlink(staged[i]); /* after a failure; ENOENT once renamed */
+    nstaged = 0;
     int exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
     if (wrc < 0) {
-        fprintf(stderr, "%s: cannot write %s: %s (the previous file, if any, is unchanged)\n",
+        fprintf(stderr, "%s: cannot write %s: %s (the previous files, if any, are unchanged)\n",
                 e->name, what, strerror(-wrc));
         exit_code = CB_EXIT_FAILED;
     } else {
