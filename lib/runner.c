@@ -94,17 +94,21 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
                     cb_topo_t **topo)
 {
     int rc = cb_cli_parse(spec, argc, argv, o);
-    if (rc != 0 || o->help || o->version)
+    if (rc != 0 || o->help || o->version) {
+        cb_cli_free(o);
         return rc;
+    }
     int err = 0;
     cb_topo_t *t = cb_topo_load(&err);
     if (!t) {
         fprintf(stderr, "%s: cannot load the topology with hwloc: %s\n", spec->prog,
                 strerror(-err));
+        cb_cli_free(o);
         return CB_EXIT_USAGE;
     }
     if ((rc = cb_cli_check_topo(o, t)) != 0) {
         cb_topo_free(t);
+        cb_cli_free(o);
         return rc;
     }
     if (o->plan) {
@@ -121,6 +125,7 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
             cb_pin_plan_free(&plan);
         }
         cb_topo_free(t);
+        cb_cli_free(o);
         return rc;
     }
     if (!o->list && !cb_topo_is_this_system(t) && o->pin != CB_PIN_NONE) {
@@ -129,6 +134,7 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
                 "it can be planned (--plan) but not bound; unset it or use --pin none\n",
                 spec->prog);
         cb_topo_free(t);
+        cb_cli_free(o);
         return CB_EXIT_USAGE;
     }
     *topo = t;
