@@ -314,6 +314,7 @@ err=$("$bin" "${base[@]}" --workloads cpu --executors serial --out "$d" --append
 [ "$rc" -eq 2 ] && [[ "$err" == *status* ]] || say_fail "9: --append to a foreign header: exit $rc: $err"
 cmp -s "$d/cpu_vs_io.csv" "$T/append.bad" || say_fail "9: --append refused but changed the file"
 cp "$T/append.before" "$d/cpu_vs_io.csv"
+cp "$d/cpu_vs_io.meta" "$T/append.meta"
 sed -i 's/^host=.*/host=another-machine/' "$d/cpu_vs_io.meta"
 err=$("$bin" "${base[@]}" --workloads cpu --executors serial --out "$d" --append 2>&1 >/dev/null); rc=$?
 [ "$rc" -eq 2 ] && [[ "$err" == *another-machine* ]] || say_fail "9: --append across hosts: exit $rc: $err"
@@ -359,6 +360,24 @@ if command -v taskset >/dev/null && [ "$(nproc --all)" -ge 2 ] && taskset -c 1 t
   [ "$(printf '%s\n' "$plan" | awk '/^worker/ {print $4}' | sort -u)" = 1 ] ||
     say_fail "10: taskset -c 1 --plan uses a PU outside the allowed set: $plan"
 fi
+
+# ---- 11. compare reads columns by name: reordered and extra columns give the
+# same configurations; a .meta from another processor gives a warning.
+d="$T/cmp11"; mkdir -p "$d/a" "$d/b"
+cp "$T/append.before" "$d/a/cpu_vs_io.csv"
+awk -F, -v OFS=, '{print $9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $12, (NR == 1 ? "note" : "x")}' \
+  "$d/a/cpu_vs_io.csv" >"$d/b/cpu_vs_io.csv"
+"$compare" "$d/a/cpu_vs_io.csv" "$d/b/cpu_vs_io.csv" >"$d/out" 2>&1; rc=$?
+[ "$rc" -eq 0 ] || say_fail "11: reordered columns: exit $rc: $(cat "$d/out")"
+grep -q ', 0 missing, .* 0 new,' "$d/out" ||
+  say_fail "11: reordered columns: configurations did not match: $(cat "$d/out")"
+[ "$(awk '$1 != "verdict" && $1 != "compare:" && $12 != "1.000"' "$d/out" | wc -l)" -eq 0 ] ||
+  say_fail "11: reordered columns: a ratio other than 1: $(cat "$d/out")"
+cp "$T/append.meta" "$d/a/cpu_vs_io.meta"
+sed 's/^cpu_model=.*/cpu_model=Another CPU 9000/' "$T/append.meta" >"$d/b/cpu_vs_io.meta"
+"$compare" "$d/a/cpu_vs_io.csv" "$d/b/cpu_vs_io.csv" >"$d/out" 2>&1
+grep -q "different machines: cpu_model .*Another CPU 9000" "$d/out" ||
+  say_fail "11: .meta from another CPU: no warning: $(cat "$d/out")"
 
 # ---- 12. A text field with ',', '"', a newline and a leading '=' reaches the
 # CSV through the harness (the pin column holds the list as given, and a list
