@@ -269,6 +269,7 @@ fi
 # Bazel's sandbox).
 m="$T/full"; mkdir -p "$m"
 if mount -t tmpfs -o size=64k tmpfs "$m" 2>/dev/null; then
+  trap 'umount "$m" 2>/dev/null' EXIT
   dd if=/dev/zero of="$m/fill" bs=1k count=60 2>/dev/null
   printf 'previous\n' >"$m/cpu_vs_io.csv"
   err=$("$bin" "${base[@]}" --workloads cpu --executors serial,thread,process --out "$m" 2>&1 >/dev/null); rc=$?

@@ -502,13 +502,16 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     char *dir = cb_cli_out_dir(o);
     cb_results_t *r = cb_results_new();
     cb_measurement_t *m = cb_sandbox_shm_alloc(sizeof(*m));
+    int exit_code = CB_EXIT_OK;
     if (!dir || !r || !m) {
         fprintf(stderr, "%s: out of memory\n", e->name);
-        return CB_EXIT_FAILED;
+        exit_code = CB_EXIT_FAILED;
+        goto out;
     }
     if (!o->out_dir && mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: cannot create %s: %s\n", e->name, dir, strerror(errno));
-        return CB_EXIT_USAGE;
+        exit_code = CB_EXIT_USAGE;
+        goto out;
     }
     char raw[PATH_MAX], sum[PATH_MAX], meta[PATH_MAX];
     join(raw, sizeof(raw), dir, e->name, ".csv");
@@ -516,9 +519,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     join(meta, sizeof(meta), dir, e->name, ".meta");
     int rep_base = 0;
     if (o->append) {
-        int rc = load_for_append(r, raw, meta, &rep_base);
-        if (rc != 0)
-            return rc;
+        if ((exit_code = load_for_append(r, raw, meta, &rep_base)) != 0)
+            goto out;
     }
     for (size_t i = 0; i < e->nconfigs; i++)
         e->configs[i].key.experiment = e->name;
@@ -613,7 +615,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     for (int i = 0; i < NSTAGED; i++)
         unlink(staged[i]); /* after a failure; ENOENT once renamed */
     nstaged = 0;
-    int exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
+    exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
     if (wrc < 0) {
         fprintf(stderr, "%s: cannot write %s: %s (the previous files, if any, are unchanged)\n",
                 e->name, what, strerror(-wrc));
@@ -636,6 +638,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     }
     fflush(stdout);
     cb_meta_free(mt);
+out:
     cb_results_free(r);
     cb_sandbox_shm_free(m, sizeof(*m));
     free(dir);
