@@ -284,7 +284,9 @@ int cb_cli_parse(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o)
 
     int rc = 0;
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: glibc then also forgets where it was inside a cluster of
+     * short flags ("-xh") of a previous parse, in that parse's argv. */
+    optind = 0;
     for (;;) {
         int idx = -1;
         int c = getopt_long(argc, argv, "h", lo, &idx);
@@ -371,6 +373,10 @@ int cb_cli_parse(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o)
         case '?':
             if (optopt >= OPT_EXECUTORS)
                 snprintf(err, sizeof(err), "%s: needs a value (see --help)", argv[optind - 1]);
+            else if (optopt > 0)
+                /* A short flag: optind has not moved on when more flags
+                 * follow in its cluster ("-xh"). */
+                snprintf(err, sizeof(err), "unknown flag '-%c': see --help for the flags", optopt);
             else
                 snprintf(err, sizeof(err), "unknown flag '%s': see --help for the flags",
                          argv[optind - 1]);

@@ -19,6 +19,14 @@
 
 static volatile sig_atomic_t interrupts;
 
+/* The results files of a run are staged under these names (beside the
+ * targets) and renamed into place only once all three are complete, so that
+ * E.csv, E.summary.csv and E.meta on disk always belong to the same run.
+ * The signal handler removes them when it exits mid-write. */
+#define NSTAGED 3
+static char staged[NSTAGED][PATH_MAX];
+static volatile sig_atomic_t nstaged;
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -30,6 +38,8 @@ static void on_signal(int sig)
     cb_children_kill_all(SIGKILL);
     if (interrupts >= 2) {
         cb_afile_cleanup_all();
+        for (int i = 0; i < nstaged; i++)
+            unlink(staged[i]);
         _exit(CB_EXIT_INTERRUPTED);
     }
 }
@@ -84,17 +94,21 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
                     cb_topo_t **topo)
 {
     int rc = cb_cli_parse(spec, argc, argv, o);
-    if (rc != 0 || o->help || o->version)
+    if (rc != 0 || o->help || o->version) {
+        cb_cli_free(o);
         return rc;
+    }
     int err = 0;
     cb_topo_t *t = cb_topo_load(&err);
     if (!t) {
         fprintf(stderr, "%s: cannot load the topology with hwloc: %s\n", spec->prog,
                 strerror(-err));
+        cb_cli_free(o);
         return CB_EXIT_USAGE;
     }
     if ((rc = cb_cli_check_topo(o, t)) != 0) {
         cb_topo_free(t);
+        cb_cli_free(o);
         return rc;
     }
     if (o->plan) {
@@ -111,6 +125,7 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
             cb_pin_plan_free(&plan);
         }
         cb_topo_free(t);
+        cb_cli_free(o);
         return rc;
     }
     if (!o->list && !cb_topo_is_this_system(t) && o->pin != CB_PIN_NONE) {
@@ -119,6 +134,7 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
                 "it can be planned (--plan) but not bound; unset it or use --pin none\n",
                 spec->prog);
         cb_topo_free(t);
+        cb_cli_free(o);
         return CB_EXIT_USAGE;
     }
     *topo = t;
@@ -486,13 +502,16 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     char *dir = cb_cli_out_dir(o);
     cb_results_t *r = cb_results_new();
     cb_measurement_t *m = cb_sandbox_shm_alloc(sizeof(*m));
+    int exit_code = CB_EXIT_OK;
     if (!dir || !r || !m) {
         fprintf(stderr, "%s: out of memory\n", e->name);
-        return CB_EXIT_FAILED;
+        exit_code = CB_EXIT_FAILED;
+        goto out;
     }
     if (!o->out_dir && mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: cannot create %s: %s\n", e->name, dir, strerror(errno));
-        return CB_EXIT_USAGE;
+        exit_code = CB_EXIT_USAGE;
+        goto out;
     }
     char raw[PATH_MAX], sum[PATH_MAX], meta[PATH_MAX];
     join(raw, sizeof(raw), dir, e->name, ".csv");
@@ -500,9 +519,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     join(meta, sizeof(meta), dir, e->name, ".meta");
     int rep_base = 0;
     if (o->append) {
-        int rc = load_for_append(r, raw, meta, &rep_base);
-        if (rc != 0)
-            return rc;
+        if ((exit_code = load_for_append(r, raw, meta, &rep_base)) != 0)
+            goto out;
     }
     for (size_t i = 0; i < e->nconfigs; i++)
         e->configs[i].key.experiment = e->name;
@@ -574,17 +592,32 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         snprintf(el, sizeof(el), "%.3f", (double)(cb_now_ns() - t0) / 1e9);
         cb_meta_set(mt, "elapsed_s", el);
     }
+    const char *final[NSTAGED] = {raw, sum, meta};
+    const char *ext[NSTAGED] = {".csv", ".summary.csv", ".meta"};
+    for (int i = 0; i < NSTAGED; i++)
+        snprintf(staged[i], sizeof(staged[i]), "%s/.%s%s.new", dir, e->name, ext[i]);
+    nstaged = NSTAGED;
     const char *what = raw;
-    if (wrc == 0 && (wrc = cb_results_write_raw(r, raw)) == 0) {
+    if (wrc == 0 && (wrc = cb_results_write_raw(r, staged[0])) == 0) {
         what = sum;
-        if ((wrc = cb_results_write_summary(r, sum)) == 0) {
+        if ((wrc = cb_results_write_summary(r, staged[1])) == 0) {
             what = meta;
-            wrc = cb_meta_write(mt, meta);
+            wrc = cb_meta_write(mt, staged[2]);
         }
     }
-    int exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
+    /* All three are complete: now they replace the previous run's. */
+    for (int i = 0; i < NSTAGED && wrc == 0; i++) {
+        if (rename(staged[i], final[i]) != 0) {
+            wrc = -errno;
+            what = final[i];
+        }
+    }
+    for (int i = 0; i < NSTAGED; i++)
+        unlink(staged[i]); /* after a failure; ENOENT once renamed */
+    nstaged = 0;
+    exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
     if (wrc < 0) {
-        fprintf(stderr, "%s: cannot write %s: %s (the previous file, if any, is unchanged)\n",
+        fprintf(stderr, "%s: cannot write %s: %s (the previous files, if any, are unchanged)\n",
                 e->name, what, strerror(-wrc));
         exit_code = CB_EXIT_FAILED;
     } else {
@@ -605,6 +638,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     }
     fflush(stdout);
     cb_meta_free(mt);
+out:
     cb_results_free(r);
     cb_sandbox_shm_free(m, sizeof(*m));
     free(dir);

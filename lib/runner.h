@@ -80,7 +80,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
 
 /* The common start of every bench main(): parses flags, loads the topology,
  * handles --help/--version/--plan and topology checks. Returns -1 to go on
- * (then *topo is loaded), or an exit status to return. For --plan, prints
+ * (then *topo is loaded), or an exit status to return (then o is already
+ * freed with cb_cli_free, and *topo untouched). For --plan, prints
  * the plan for the largest worker count. --list is left to the caller. */
 int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o,
                     cb_topo_t **topo);

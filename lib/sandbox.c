@@ -255,6 +255,90 @@ static void on_term(int sig)
     raise(sig);
 }
 
+/* ---- Orphans the sandbox child left behind ------------------------------
+ *
+ * The sandbox child kills its descendants when fn returns or SIGTERM comes,
+ * but not when it dies of another signal, calls _exit, or ignores SIGTERM
+ * and gets SIGKILL. Whatever it left then (a task's grandchild without a
+ * death signal, holding the harness's stdout open) is reparented to the
+ * nearest subreaper. So the process that calls cb_sandbox_run becomes one,
+ * and after reaping the sandbox child kills and reaps every child of its
+ * own that appeared during the run and that it does not track. */
+
+#define MAX_SNAPSHOT 256
+
+/* This process's children from /proc/self/task/TID/children. Returns how
+ * many were found (at most cap are stored), or -1 when unreadable. */
+static long list_children(pid_t *out, size_t cap)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300]; /* d_name is at most 255 bytes */
+        snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1) {
+            if ((size_t)n < cap)
+                out[n] = (pid_t)pid;
+            n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+static int tracked(pid_t pid)
+{
+    child_list_t *l = my_list(0);
+    if (!l)
+        return 0;
+    size_t high = atomic_load(&l->high);
+    for (size_t i = 0; i < high; i++)
+        if (atomic_load(&l->pid[i]) == pid)
+            return 1;
+    return 0;
+}
+
+static int listed(const pid_t *v, long n, pid_t pid)
+{
+    for (long i = 0; i < n; i++)
+        if (v[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* Kills and reaps the children that are not in before[0..nbefore) and not
+ * tracked: adopted orphans. Their own children are adopted in turn as
+ * they die, hence the rounds. */
+static void reap_orphans(const pid_t *before, long nbefore)
+{
+    pid_t now[MAX_SNAPSHOT];
+    for (int round = 0; round < 100; round++) {
+        long n = list_children(now, MAX_SNAPSHOT);
+        if (n < 0)
+            return;
+        int found = 0;
+        for (long i = 0; i < n && i < MAX_SNAPSHOT; i++) {
+            if (listed(before, nbefore, now[i]) || tracked(now[i]))
+                continue;
+            kill(now[i], SIGKILL);
+            while (waitpid(now[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+            found = 1;
+        }
+        if (!found)
+            return;
+    }
+}
+
 static _Noreturn void sandbox_child(pid_t parent, int (*fn)(void *, void *), void *arg, void *shm,
                                     report_t *rep)
 {
@@ -334,6 +418,15 @@ int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64
     if (!rep)
         return -ENOMEM;
 
+    /* Orphans of the run come to us (see reap_orphans); the children we
+     * have now are not orphans of this run. When there are too many to
+     * list, orphans are left alone rather than a child of ours killed. */
+    static int subreaper;
+    if (!subreaper)
+        subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+    pid_t before[MAX_SNAPSHOT];
+    long nbefore = subreaper ? list_children(before, MAX_SNAPSHOT) : -1;
+
     /* Flush stdio so the child does not write the parent's buffered output
      * a second time. */
     fflush(NULL);
@@ -381,6 +474,8 @@ int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64
     }
     res->wall_ns = cb_now_ns() - start;
     cb_children_untrack(pid);
+    if (nbefore >= 0 && nbefore <= MAX_SNAPSHOT)
+        reap_orphans(before, nbefore);
 
     int returned = atomic_load(&rep->returned);
     res->fn_rc = returned ? rep->fn_rc : 0;

@@ -38,6 +38,10 @@ typedef struct cb_sandbox_result {
  * is CB_CRASHED with the signal (SIGKILL from outside included, with a detail
  * that says "killed (SIGKILL; out of memory?)"); one past timeout_ns (0 = no
  * limit) is CB_TIMEOUT.
+ * Nothing the run started outlives it: the calling process becomes a child
+ * subreaper (PR_SET_CHILD_SUBREAPER) on the first call, and any process
+ * orphaned by the run (a task's grandchild after the sandbox child crashed,
+ * exited or was SIGKILLed) is killed and reaped before this returns.
  * Returns 0 when the child ran (see *res), or a negative errno when it could
  * not be started. Not for use from several threads at once. */
 int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64_t timeout_ns,
