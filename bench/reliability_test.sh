@@ -190,6 +190,33 @@ fi
 [ "$(cat "$d/cpu_vs_io.csv")" = previous ] || say_fail "6: the previous CSV changed"
 [ "$(ls -A "$d")" = cpu_vs_io.csv ] || say_fail "6: files left: $(ls -A "$d")"
 
+# The same while gnuplot renders: a stand-in gnuplot that sleeps (exec, so
+# the sleeping process is the one the harness started) must not outlive it.
+d="$T/plotkill"; mkdir -p "$d" "$T/fakebin"
+printf '#!/bin/sh\nexec sleep 300\n' >"$T/fakebin/gnuplot"
+chmod +x "$T/fakebin/gnuplot"
+PATH="$T/fakebin:$PATH" "$bin" --quick --reps 1 --warmup 0 --no-python --workloads cpu \
+  --executors serial --out "$d" >"$d.out" 2>&1 &
+h=$!
+pids=""
+for i in $(seq 300); do
+  for p in $(descendants "$h"); do
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = sleep ] && pids="$p"
+  done
+  [ -n "$pids" ] && break
+  sleep 0.1
+done
+if [ -n "$pids" ]; then
+  kill -KILL "$h"
+  wait "$h" 2>/dev/null
+  all_gone $pids >/dev/null || say_fail "6: gnuplot outlived the harness's SIGKILL"
+else
+  say_fail "6: gnuplot never started: $(cat "$d.out")"
+  kill -KILL "$h"; wait "$h"
+fi
+[ "$(head -1 "$d/cpu_vs_io.csv" | cut -d, -f1)" = experiment ] || say_fail "6: the CSVs were not written before the plot"
+no_temp_files "$d" "6: killed while plotting"
+
 # ---- 7. SIGINT or SIGTERM mid-sweep: the configuration in flight is
 # abandoned, no new one starts, its processes go, the completed rows are
 # written, marked partial, exit 130.

@@ -343,6 +343,7 @@ static int render_plot(const cb_experiment_t *e, const char *argv0, const char *
     char *slash = plotdir ? strrchr(plotdir, '/') : NULL;
     if (slash)
         *slash = '\0';
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         free(script);
@@ -350,6 +351,9 @@ static int render_plot(const cb_experiment_t *e, const char *argv0, const char *
         return -errno;
     }
     if (pid == 0) {
+        /* gnuplot dies with the harness too (the death signal survives
+         * exec), and leaves SIGINT / SIGTERM at their defaults. */
+        cb_child_init(parent);
         char defs[4 * PATH_MAX + 256];
         snprintf(defs, sizeof(defs),
                  "rawfile='%s'; summaryfile='%s'; outpng='%s'; outsvg='%s'; plotdir='%s'", raw, sum,
