@@ -15,6 +15,7 @@
 #include "lib/clock.h"
 #include "lib/exec_bench.h"
 #include "lib/runner.h"
+#include "lib/sandbox.h"
 
 static const char *const executor_names[] = {
     "serial",     "thread",     "process",         "thread_pool",    "process_pool",
@@ -103,6 +104,7 @@ static int run_script(char *const *argv, char *out, size_t outlen)
     int fds[2];
     if (pipe(fds) != 0)
         return -errno;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -110,12 +112,16 @@ static int run_script(char *const *argv, char *out, size_t outlen)
         return -errno;
     }
     if (pid == 0) {
+        /* Python dies with the harness and is stopped by its SIGINT handler,
+         * like every other child. */
+        cb_child_init(parent);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
         execv(argv[0], argv);
         _exit(127);
     }
+    cb_children_track(pid);
     close(fds[1]);
     size_t n = 0;
     ssize_t k;
@@ -125,9 +131,13 @@ static int run_script(char *const *argv, char *out, size_t outlen)
     out[n] = '\0';
     close(fds[0]);
     int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            cb_children_untrack(pid);
             return -errno;
+        }
+    }
+    cb_children_untrack(pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -176,7 +186,11 @@ static int python_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
                            !x->python ? "python3 not found on PATH"
                                       : "scripts/python_reference.py not found");
     }
-    char tmp[] = "/tmp/cb_pyref_XXXXXX";
+    /* The script's CSV goes to a temp file (TMPDIR: the test sandbox's under
+     * bazel test). */
+    const char *td = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s/cb_pyref_XXXXXX", td && *td ? td : "/tmp");
     int fd = mkstemp(tmp);
     if (fd < 0)
         return -errno;
@@ -337,9 +351,13 @@ int main(int argc, char **argv)
         return rc;
     if (o.list) {
         cb_exec_bench_list(stdout);
+        char *py = find_python();
         printf("\nCPython reference rows (scripts/python_reference.py): py_serial, py_thread, "
                "py_process, py_thread_pool, py_process_pool, py_asyncio%s\n",
-               find_python() ? "" : " -- unavailable: python3 not found on PATH");
+               py ? "" : " -- unavailable: python3 not found on PATH");
+        free(py);
+        cb_topo_free(t);
+        cb_cli_free(&o);
         return 0;
     }
 
@@ -466,6 +484,8 @@ int main(int argc, char **argv)
     free(ctx);
     free(wcounts);
     free(out_dir);
+    free(x.python);
+    free(x.script);
     cb_topo_free(t);
     cb_cli_free(&o);
     return rc;
