@@ -5,6 +5,7 @@
  * lock adds. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +98,10 @@ static char *find_python(void)
     return found;
 }
 
-/* Runs the script with argv; stdout to a file or a buffer. Returns its exit
- * status or a negative errno. */
-static int run_script(char *const *argv, char *out, size_t outlen)
+/* Runs the script with argv; its stdout into out (outlen bytes), its stderr
+ * (progress lines, or why it failed) into the file errpath, or nowhere when
+ * errpath is NULL. Returns its exit status or a negative errno. */
+static int run_script(char *const *argv, char *out, size_t outlen, const char *errpath)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -115,6 +117,10 @@ static int run_script(char *const *argv, char *out, size_t outlen)
         /* Python dies with the harness and is stopped by its SIGINT handler,
          * like every other child. */
         cb_child_init(parent);
+        int err =
+            open(errpath ? errpath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (err < 0 || dup2(err, STDERR_FILENO) < 0)
+            _exit(126);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -206,15 +212,28 @@ static int python_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
                     "--workers",   workers,           "--reps",  "1",           "--warmup",
                     "0",           "--out",           tmp,       "--executors", (char *)x->py_execs,
                     "--workloads", (char *)x->py_wls, "--seed",  "1",           NULL};
-    int rc = run_script(argv, out, sizeof(out));
+    char errpath[sizeof(tmp) + 8];
+    snprintf(errpath, sizeof(errpath), "%s.err", tmp);
+    int rc = run_script(argv, out, sizeof(out), errpath);
     if (rc != 0) {
+        /* The script's last line says why; it goes into the rows' detail. */
+        char last[160] = "", line[160];
+        FILE *ef = fopen(errpath, "r");
+        while (ef && fgets(line, sizeof(line), ef))
+            if (line[0] != '\n')
+                snprintf(last, sizeof(last), "%s", line);
+        if (ef)
+            fclose(ef);
+        last[strcspn(last, "\n")] = '\0';
         unlink(tmp);
+        unlink(errpath);
         if (rep < 0)
             return 0;
-        char why[96];
-        snprintf(why, sizeof(why), "python_reference.py failed (status %d)", rc);
+        char why[256];
+        snprintf(why, sizeof(why), "python_reference.py failed (status %d): %s", rc, last);
         return add_skipped(r, rep, x, why);
     }
+    unlink(errpath);
     if (rep < 0) {
         unlink(tmp);
         return 0;
@@ -246,7 +265,7 @@ static uint64_t python_iters(cvi_t *x, double task_s)
     char secs[32], out[256];
     snprintf(secs, sizeof(secs), "%g", task_s);
     char *argv[] = {x->python, x->script, "--calibrate", secs, NULL};
-    if (run_script(argv, out, sizeof(out)) != 0)
+    if (run_script(argv, out, sizeof(out), NULL) != 0)
         return 0;
     return strtoull(out, NULL, 10);
 }
