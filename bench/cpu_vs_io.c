@@ -394,13 +394,9 @@ int main(int argc, char **argv)
     x.tasks = o.tasks ? o.tasks : (cores > 4 ? cores : 4);
     x.workers = wcounts[0];
 
-    const char *const *execs = o.executors ? (const char *const *)o.executors : executor_names;
-    const char *const *wls = o.workloads ? (const char *const *)o.workloads : default_workloads;
-    size_t ne = 0, nwl = 0;
-    while (execs[ne])
-        ne++;
-    while (wls[nwl])
-        nwl++;
+    size_t ne, nwl;
+    const char *const *execs = cb_cli_names(o.executors, executor_names, &ne);
+    const char *const *wls = cb_cli_names(o.workloads, default_workloads, &nwl);
 
     cb_config_t *cfgs = calloc(ne * nwl * nwc + 1, sizeof(*cfgs));
     cb_exec_bench_t *ctx = calloc(ne * nwl * nwc + 1, sizeof(*ctx));

@@ -197,13 +197,9 @@ int main(int argc, char **argv)
     long *wc = cb_cli_worker_counts(&o, t, &nwc);
     if (!wc)
         return CB_EXIT_FAILED;
-    const char *const *execs = o.executors ? (const char *const *)o.executors : executor_names;
-    const char *const *wls = o.workloads ? (const char *const *)o.workloads : workload_names;
-    size_t ne = 0, nwl = 0;
-    while (execs[ne])
-        ne++;
-    while (wls[nwl])
-        nwl++;
+    size_t ne, nwl;
+    const char *const *execs = cb_cli_names(o.executors, executor_names, &ne);
+    const char *const *wls = cb_cli_names(o.workloads, workload_names, &nwl);
     cb_config_t *cfgs = calloc(ne * nwl * nwc + 1, sizeof(*cfgs));
     pc_ctx_t *ctx = calloc(ne * nwl * nwc + 1, sizeof(*ctx));
     if (!cfgs || !ctx)

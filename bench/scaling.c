@@ -308,13 +308,9 @@ int main(int argc, char **argv)
         pins[npins++] = "scatter";
     }
 
-    const char *const *execs = o.executors ? (const char *const *)o.executors : default_executors;
-    const char *const *wls = o.workloads ? (const char *const *)o.workloads : default_workloads;
-    size_t ne = 0, nwl = 0;
-    while (execs[ne])
-        ne++;
-    while (wls[nwl])
-        nwl++;
+    size_t ne, nwl;
+    const char *const *execs = cb_cli_names(o.executors, default_executors, &ne);
+    const char *const *wls = cb_cli_names(o.workloads, default_workloads, &nwl);
     uint64_t cpu_iters = calibrate_cpu_iters(p.task_ms);
     if (cpu_iters == 0) {
         fprintf(stderr, "scaling: could not calibrate the cpu workload\n");

@@ -450,6 +450,14 @@ long *cb_cli_worker_counts(const cb_opts_t *o, const cb_topo_t *t, size_t *n)
     return w;
 }
 
+const char *const *cb_cli_names(char **given, const char *const *defaults, size_t *n)
+{
+    const char *const *names = given ? (const char *const *)given : defaults;
+    for (*n = 0; names[*n]; (*n)++)
+        ;
+    return names;
+}
+
 void cb_cli_free(cb_opts_t *o)
 {
     free_list(o->executors);

@@ -92,6 +92,11 @@ long *cb_cli_worker_counts(const cb_opts_t *o, const cb_topo_t *t, size_t *n);
 
 void cb_cli_free(cb_opts_t *o);
 
+/* The names given with --executors / --workloads (given, NULL-terminated),
+ * or the experiment's defaults when the flag was not given; *n is set to
+ * their count. */
+const char *const *cb_cli_names(char **given, const char *const *defaults, size_t *n);
+
 /* Strict number parsing: the whole string, positive, within [lo, hi].
  * Return 0, or -1 after writing "--flag: bad value 'X': expected ..." to err. */
 int cb_parse_long(const char *flag, const char *s, long lo, long hi, long *out, char *err,

@@ -162,4 +162,16 @@ TEST(Cli, StrictNumbers)
     EXPECT_EQ(cb_parse_double("x", "-0.5", 0, 1, &d, err, sizeof(err)), -1);
 }
 
+TEST(Cli, NamesGivenOrDefaults)
+{
+    const char *const defaults[] = {"serial", "thread", "process", nullptr};
+    size_t n = 0;
+    EXPECT_EQ(cb_cli_names(nullptr, defaults, &n), defaults);
+    EXPECT_EQ(n, 3u);
+    char a[] = "thread", b[] = "coroutine";
+    char *given[] = {a, b, nullptr};
+    const char *const *got = cb_cli_names(given, defaults, &n);
+    EXPECT_EQ(n, 2u);
+    EXPECT_STREQ(got[1], "coroutine");
+}
 } // namespace
