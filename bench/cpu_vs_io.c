@@ -341,9 +341,7 @@ int main(int argc, char **argv)
         wl_names[nw++] = cb_workloads[i]->name;
     wl_names[nw] = NULL;
     const cb_cli_extra_t extra[] = {
-        {"cpu-iters", 1, "N",
-         "increments per cpu task (default 200000000: twice the tutorials', so every measurement "
-         "lasts 1/4 s)",
+        {"cpu-iters", 1, "N", "increments per cpu task (default 200000000: twice the tutorials')",
          set_cpu_iters, &x},
         {"io-ms", 1, "MS", "sleep per io task (default 250)", set_io_ms, &x},
         {"io-jitter", 1, "J", "sleeps drawn in [ms*(1-J), ms*(1+J)] (default 0)", set_io_jitter,
