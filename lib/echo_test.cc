@@ -18,27 +18,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+
+#include "lib/testing/leak_probe.h"
 #include "lib/echo.h"
 
 namespace
 {
-
-int CountFds()
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n; // includes ".", ".." and the DIR's own fd: the same every time
-}
-
-bool NoChildren()
-{
-    return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
-}
 
 int Connect(int port)
 {

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/testing/leak_probe.h"
+
 #include "lib/task_env.h"
 
 /* AddressSanitizer's allocator maps and unmaps its own regions as threads
@@ -86,67 +88,6 @@ uint64_t Faulty(void *, size_t i)
     if (i == 5)
         _exit(0);
     return (uint64_t)i * i + 1;
-}
-
-int CountDir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.'; /* not . and .. */
-    closedir(d);
-    return n;
-}
-
-int CountMaps()
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return -1;
-    int n = 0;
-    for (int c; (c = fgetc(f)) != EOF;)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
-
-/* A joined thread leaves /proc/self/task a moment after pthread_join
- * returns: the thread count once it is down to at most want (waiting up to
- * 5 s). A leaked thread keeps it above for good. Compared with "at most",
- * so that a thread of the baseline that was itself on its way out does not
- * count as a leak. */
-int ThreadsDownTo(int want)
-{
-    int n = CountDir("/proc/self/task");
-    for (int i = 0; i < 5000 && n > want; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, nullptr);
-        n = CountDir("/proc/self/task");
-    }
-    return n;
-}
-
-/* The thread count once two reads 2 ms apart agree: a baseline taken just
- * after earlier joins, without their threads still on the way out. */
-int SettledThreads()
-{
-    int n = CountDir("/proc/self/task");
-    for (int i = 0; i < 2500; i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, nullptr);
-        int m = CountDir("/proc/self/task");
-        if (m == n)
-            break;
-        n = m;
-    }
-    return n;
-}
-
-bool NoChildren()
-{
-    return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
 }
 
 cb_exec_cfg_t Cfg(size_t tasks, cb_task_fn_t fn = Square, int workers = 2)

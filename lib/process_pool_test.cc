@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/testing/leak_probe.h"
+
 namespace
 {
 
@@ -70,35 +72,6 @@ uint64_t ExitOnFive(void *, size_t i)
     if (i == 5)
         _exit(0);
     return (uint64_t)i * i + 1;
-}
-
-int CountDir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.'; /* not . and .. */
-    closedir(d);
-    return n;
-}
-
-int CountMaps()
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return -1;
-    int n = 0;
-    for (int c; (c = fgetc(f)) != EOF;)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
-
-bool NoChildren()
-{
-    return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
 }
 
 struct Opts {

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/testing/leak_probe.h"
+
 namespace
 {
 
@@ -18,25 +20,6 @@ struct Shm {
     int value;
     pid_t pid;
 };
-
-/* Open descriptors of this process. */
-int CountFds()
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.'; /* not . and .. */
-    closedir(d);
-    return n;
-}
-
-/* 1 when no child of ours is left, zombie or alive. */
-bool NoChildren()
-{
-    return waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
-}
 
 /* Waits (up to 5 s) until pid is gone for good (not even a zombie). The
  * orphan is reaped by whoever adopts it, which happens after the call we

@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/testing/leak_probe.h"
+
 namespace
 {
 
@@ -38,50 +40,6 @@ uint64_t ReturnTid(void *, size_t)
 uint64_t ReturnCpu(void *, size_t)
 {
     return (uint64_t)sched_getcpu();
-}
-
-int CountDir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.'; /* not . and .. */
-    closedir(d);
-    return n;
-}
-
-/* A joined thread leaves /proc/self/task a moment after pthread_join
- * returns: the thread count once it is down to at most want (waiting up to
- * 5 s). A leaked thread keeps it above for good. Compared with "at most",
- * so that a thread of the baseline that was itself on its way out does not
- * count as a leak. */
-int ThreadsDownTo(int want)
-{
-    int n = CountDir("/proc/self/task");
-    for (int i = 0; i < 5000 && n > want; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, nullptr);
-        n = CountDir("/proc/self/task");
-    }
-    return n;
-}
-
-/* The thread count once two reads 2 ms apart agree: a baseline taken just
- * after earlier joins, without their threads still on the way out. */
-int SettledThreads()
-{
-    int n = CountDir("/proc/self/task");
-    for (int i = 0; i < 2500; i++) {
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, nullptr);
-        int m = CountDir("/proc/self/task");
-        if (m == n)
-            break;
-        n = m;
-    }
-    return n;
 }
 
 cb_thread_pool_t *NewPool(int workers, size_t cap = 0, cb_callback_fn_t cb = nullptr,
