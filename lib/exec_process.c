@@ -81,11 +81,18 @@ err:
     return rc;
 }
 
-static _Noreturn void child(const cb_exec_cfg_t *cfg, report_t *rep, size_t i, pid_t parent)
+/* The child's path is kept short on purpose: every text page it runs is a
+ * page fault in a fresh child (see cb_child_init_quick), so no libc wrapper
+ * runs here unless the task or a needed binding calls it. `here` is the one
+ * PU the forking thread was bound to (-1: none): children planned there
+ * inherit the binding and skip the system call. */
+static _Noreturn void child(const cb_exec_cfg_t *cfg, report_t *rep, size_t i, pid_t parent,
+                            int here)
 {
-    cb_child_init(parent);
+    cb_child_init_quick(parent);
     int rc = 0;
-    if (cfg->plan && cb_pin_bind_child(cfg->topo, cb_exec_pu(cfg, i)) < 0)
+    int pu = cb_exec_pu(cfg, i);
+    if (pu >= 0 && pu != here && cb_pin_bind_child(cfg->topo, pu) < 0)
         _exit(3);
     cb_gil_t *gil = NULL;
     if (cfg->gil_interval_ns && !(gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
@@ -120,6 +127,7 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
     int rc = 0;
     size_t forked = 0;
     pid_t parent = getpid();
+    int here = cfg->plan ? cb_pin_current_pu() : -1;
     if ((rc = reserve(x, cfg->tasks)) < 0)
         return rc;
     for (size_t i = 0; i < cfg->tasks; i++)
@@ -131,7 +139,7 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
             break;
         }
         if (pid == 0)
-            child(cfg, &x->shm[forked], forked, parent);
+            child(cfg, &x->shm[forked], forked, parent, here);
         cb_children_track(pid);
         x->shm[forked].pid = pid;
     }

@@ -232,8 +232,18 @@ static void sweep_children(void)
     }
 }
 
+/* The sandbox child's pid: on_term is inherited by the processes an
+ * executor forks from it (they keep their parent's handlers, see
+ * cb_child_init_quick), and there it only has to end the process. */
+static pid_t sandbox_pid;
+
 static void on_term(int sig)
 {
+    if (getpid() != sandbox_pid) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     cb_children_kill_all(SIGKILL);
     signal_proc_children(SIGKILL);
     /* Reap them too (for up to ~100 ms; SIGKILL is quick), or they would
@@ -343,6 +353,7 @@ static _Noreturn void sandbox_child(pid_t parent, int (*fn)(void *, void *), voi
                                     report_t *rep)
 {
     cb_child_init(parent);
+    sandbox_pid = getpid();
     /* Orphans of the executors' children are reparented to us, not to the
      * harness's init, so that we can reap and kill them. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)

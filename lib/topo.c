@@ -687,6 +687,17 @@ int cb_pin_bind_child(const cb_topo_t *t, int pu_os)
     return bind_hwloc(t, pu_os, HWLOC_CPUBIND_THREAD);
 }
 
+int cb_pin_current_pu(void)
+{
+    cpu_set_t now;
+    if (sched_getaffinity(0, sizeof(now), &now) != 0 || CPU_COUNT(&now) != 1)
+        return -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &now))
+            return c;
+    return -1;
+}
+
 int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os)
 {
     cpu_set_t *mask;

@@ -114,6 +114,12 @@ int cb_pin_bind_process(const cb_topo_t *t, int pu_os);
  * fork itself. */
 int cb_pin_bind_child(const cb_topo_t *t, int pu_os);
 
+/* The one PU the calling thread may run on, or -1 when its affinity holds
+ * several (or cannot be read). A child forked by a thread bound to PU p is
+ * already on p: callers that fork many children decide once, before
+ * forking, which of them need cb_pin_bind_child at all. */
+int cb_pin_current_pu(void);
+
 /* Binds a pthread attribute so the thread starts on its PU (no migration
  * between creation and the first instruction). Same returns. */
 int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os);
