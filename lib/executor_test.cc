@@ -22,6 +22,7 @@
 
 #include "lib/testing/leak_probe.h"
 
+#include "lib/sandbox.h"
 #include "lib/task_env.h"
 
 /* AddressSanitizer's allocator maps and unmaps its own regions as threads
@@ -404,6 +405,56 @@ TEST(Faults, ProcessRecordsCrashAndExit)
         }
         EXPECT_TRUE(NoChildren()) << name;
     }
+}
+
+/* The process executor's children keep the handlers of the process that
+ * forked them (no signal() resets: they cost page faults in every child),
+ * so those handlers must only end a child. Here the forking process is a
+ * sandbox child, whose SIGTERM handler kills and reaps its children before
+ * it dies: a task that gets SIGTERM must die of it alone, its siblings
+ * unharmed and the sandbox child still running. */
+TEST(Faults, ProcessTaskDiesOfSigtermAlone)
+{
+    constexpr size_t n = 6;
+    auto *shm = static_cast<cb_task_result_t *>(cb_sandbox_shm_alloc(n * sizeof(cb_task_result_t)));
+    ASSERT_NE(shm, nullptr);
+    cb_sandbox_result_t res;
+    ASSERT_EQ(cb_sandbox_run(
+                  [](void *out, void *) -> int {
+                      cb_exec_cfg_t c = Cfg(n, [](void *, size_t i) -> uint64_t {
+                          if (i == 2) {
+                              /* Once every sibling has been forked. */
+                              struct timespec ts = {0, 50000000};
+                              nanosleep(&ts, nullptr);
+                              raise(SIGTERM);
+                          }
+                          if (i == 4) {
+                              /* Outlives task 2's signal: would be killed by
+                               * a sibling running the sandbox's handler. */
+                              struct timespec ts = {0, 200000000};
+                              nanosleep(&ts, nullptr);
+                          }
+                          return (uint64_t)i * i + 1;
+                      });
+                      return cb_executor_run_all(cb_executor_find("process"), &c,
+                                                 static_cast<cb_task_result_t *>(out)) == 0
+                                 ? 0
+                                 : 1;
+                  },
+                  nullptr, shm, 10000000000ull, &res),
+              0);
+    EXPECT_EQ(res.status, CB_OK) << res.detail;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 2) {
+            EXPECT_EQ(shm[i].status, CB_CRASHED);
+            EXPECT_EQ(shm[i].signo, SIGTERM);
+        } else {
+            EXPECT_EQ(shm[i].status, CB_OK) << "task " << i;
+            EXPECT_EQ(shm[i].value, i * i + 1) << "task " << i;
+        }
+    }
+    cb_sandbox_shm_free(shm, n * sizeof(cb_task_result_t));
+    EXPECT_TRUE(NoChildren());
 }
 
 /* A task that ends its thread (pthread_exit) under thread or thread_pool is
