@@ -14,15 +14,20 @@
  * Pinning (--pin, default compact): the server's workers take the plan for
  * their count (thread: its connection threads round robin over the plan for
  * the first --workers count); the client's two threads (each an epoll loop
- * over its share of the connections) take the plan's last two PUs. On a
- * 2-PU machine client and server therefore share the PUs, and a one-thread
+ * over its share of the connections) are bound together to the plan's last
+ * two PUs (each may run on either; the kernel places them). On a 2-PU
+ * machine client and server therefore share the PUs, and a one-thread
  * server (epoll, coroutine) computes on one PU while thread and the pools
  * use both: above a few connections throughput is CPU-bound, and server CPU
- * per request is the model's own cost. Giving the client PUs of its own
- * there (both client threads on the PU the one-thread server leaves free)
- * made the client the bottleneck at about 40k req/s, so it is not done.
- * With one connection every request crosses PUs twice; on a VM an idle
- * vCPU's wake-up makes that round trip cost ~100 us.
+ * per request is the model's own cost. Binding client thread i to PU i
+ * instead capped a one-thread server at about half of its PU (the kernel
+ * shares a PU evenly between the server and the client thread pinned
+ * there): epoll and coroutine then served 0.85-0.95x thread's req/s at 1000
+ * connections, against 1.5-1.6x with the client bound as a pair. Giving
+ * the client PUs of its own on 2 PUs (both client threads on the PU the
+ * one-thread server leaves free) made the client the bottleneck at about
+ * 40k req/s. With one connection every request crosses PUs twice; on a VM
+ * an idle vCPU's wake-up makes that round trip cost ~100 us.
  *
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
  * until SIGINT or SIGTERM, for nc / socat. */
@@ -167,6 +172,7 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
         .topo = x->ncli_pus ? x->topo : NULL,
         .pus = x->cli_pus,
         .npus = x->ncli_pus,
+        .pin_together = 1,
         .connect_timeout_ns = 2000000000ull,
         .warmup_ns = x->warmup_ns,
         .duration_ns = x->duration_ns,
@@ -200,9 +206,8 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
                  (unsigned long long)r.mismatched);
     } else if (r.served < x->conns) {
         m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s%s",
-                 x->conns - r.served, x->conns, secs + (double)x->warmup_ns / 1e9,
-                 x->model == CB_ECHO_THREAD_POOL ? ": each holds a worker until closed" : "");
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
+                 x->conns - r.served, x->conns, secs + (double)x->warmup_ns / 1e9);
     } else if (w.rc < 0) {
         m->status = CB_ERROR;
         snprintf(m->detail, sizeof(m->detail), "server CPU clock: %s", strerror(-w.rc));
@@ -492,9 +497,9 @@ int main(int argc, char **argv)
                         c->srv_pus[c->nsrv_pus++] = plan.slots[i].pu_os;
                     cb_pin_plan_free(&plan);
                 }
-                /* The client's two threads take the plan's PUs in reverse,
-                 * so a one-thread server (on the first PU) shares its PU
-                 * with one client thread, not both. */
+                /* The client's two threads are bound (together) to the
+                 * plan's last two PUs, away from the first PUs the server's
+                 * workers take wherever the machine has enough PUs. */
                 for (int i = 0; pinned && i < 2; i++)
                     c->cli_pus[c->ncli_pus++] = cplan.slots[cplan.nworkers - 1 - i].pu_os;
                 cfgs[n] = (cb_config_t){

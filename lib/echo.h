@@ -13,11 +13,12 @@
  *                 connection, which serves it with blocking read/write until
  *                 the peer closes. Connection k's thread is pinned to
  *                 pus[k % npus] (round robin over the plan).
- *   thread_pool   one process; the accept loop queues connections for W
- *                 pinned worker threads. A worker takes one connection and
- *                 serves it, blocking, until it is closed: what a Python
- *                 ThreadPoolExecutor echo server does. With more connections
- *                 than workers the rest wait in the queue, unserved.
+ *   thread_pool   one process; the accept loop hands each connection, round
+ *                 robin, to one of W pinned worker threads, each serving all
+ *                 of its connections with its own level-triggered epoll loop
+ *                 (memcached's design). (A Python ThreadPoolExecutor echo
+ *                 server, whose worker holds one connection until it closes,
+ *                 serves only W connections at a time.)
  *   process_pool  W pre-forked pinned processes share one non-blocking
  *                 listening socket (EPOLLEXCLUSIVE); each accepts and serves
  *                 its connections with its own level-triggered epoll loop.
@@ -136,6 +137,11 @@ typedef struct cb_echo_load_cfg {
     const cb_topo_t *topo; /* client thread i on pus[i % npus]; NULL / 0: none */
     const int *pus;
     int npus;
+    /* 1: every client thread is bound to all of pus together, and the
+     * kernel places it among them (taskset -c). One client thread per PU
+     * would split a one-thread server's PU evenly with the client thread
+     * pinned there, however busy the server. */
+    int pin_together;
     uint64_t connect_timeout_ns; /* for all connections together; 0: 2 s */
     uint64_t warmup_ns;          /* unmeasured, after every connection is up */
     uint64_t duration_ns;        /* the measured window */

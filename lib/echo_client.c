@@ -352,7 +352,9 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
         if ((rc = -pthread_attr_init(&at)) < 0)
             break;
         int pu = cfg->topo && cfg->npus > 0 ? cfg->pus[started % cfg->npus] : -1;
-        if (pu >= 0)
+        if (pu >= 0 && cfg->pin_together)
+            rc = cb_pin_attr_set(cfg->topo, &at, cfg->pus, cfg->npus);
+        else if (pu >= 0)
             rc = cb_pin_attr(cfg->topo, &at, pu);
         if (rc == 0)
             rc = -pthread_create(&th[started], &at, load_thread, &ts[started]);

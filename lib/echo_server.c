@@ -34,8 +34,8 @@ static const struct {
 } models[CB_ECHO_NMODELS] = {
     [CB_ECHO_THREAD] = {"thread", "one pthread per connection, blocking I/O, pinned round robin"},
     [CB_ECHO_THREAD_POOL] = {"thread_pool",
-                             "W pinned threads; a connection holds a worker until closed "
-                             "(ThreadPoolExecutor)"},
+                             "accept loop hands connections round robin to W pinned threads, "
+                             "each a level-triggered epoll loop"},
     [CB_ECHO_PROCESS_POOL] = {"process_pool",
                               "W pre-forked pinned processes on one shared listening socket, "
                               "each a level-triggered epoll loop"},
@@ -207,108 +207,6 @@ static int run_thread(int lfd, int ready, const cb_echo_server_cfg_t *cfg)
     }
 }
 
-/* thread_pool: an unbounded FIFO of accepted connections. */
-typedef struct fdq {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int *fds;
-    size_t head, len, cap;
-    const cb_topo_t *topo;
-} fdq_t;
-
-typedef struct pool_worker {
-    fdq_t *q;
-    int pu;
-} pool_worker_t;
-
-static void lock(pthread_mutex_t *m)
-{
-    if (pthread_mutex_lock(m) != 0)
-        abort();
-}
-
-static void unlock(pthread_mutex_t *m)
-{
-    if (pthread_mutex_unlock(m) != 0)
-        abort();
-}
-
-static void *pool_worker(void *arg)
-{
-    pool_worker_t *w = arg;
-    fdq_t *q = w->q;
-    for (;;) {
-        lock(&q->mu);
-        while (q->len == 0)
-            if (pthread_cond_wait(&q->cv, &q->mu) != 0)
-                abort();
-        int fd = q->fds[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->len--;
-        unlock(&q->mu);
-        serve_blocking(fd);
-    }
-    return NULL;
-}
-
-static int fdq_push(fdq_t *q, int fd)
-{
-    lock(&q->mu);
-    if (q->len == q->cap) {
-        size_t ncap = q->cap ? 2 * q->cap : 1024;
-        int *n = malloc(ncap * sizeof(*n));
-        if (!n) {
-            unlock(&q->mu);
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < q->len; i++)
-            n[i] = q->fds[(q->head + i) % q->cap];
-        free(q->fds);
-        q->fds = n;
-        q->head = 0;
-        q->cap = ncap;
-    }
-    q->fds[(q->head + q->len) % q->cap] = fd;
-    q->len++;
-    if (pthread_cond_signal(&q->cv) != 0)
-        abort();
-    unlock(&q->mu);
-    return 0;
-}
-
-static int run_thread_pool(int lfd, int ready, const cb_echo_server_cfg_t *cfg)
-{
-    static fdq_t q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    int nw = cfg->workers > 0 ? cfg->workers : 1;
-    pool_worker_t *ws = calloc((size_t)nw, sizeof(*ws));
-    if (!ws)
-        return -ENOMEM;
-    for (int i = 0; i < nw; i++) {
-        ws[i].q = &q;
-        ws[i].pu = cfg->topo && cfg->npus > 0 ? cfg->pus[i % cfg->npus] : -1;
-        pthread_attr_t at;
-        pthread_t th;
-        int rc = -pthread_attr_init(&at);
-        if (rc == 0)
-            rc = -pthread_attr_setstacksize(&at, THREAD_STACK);
-        if (rc == 0 && ws[i].pu >= 0)
-            rc = cb_pin_attr(cfg->topo, &at, ws[i].pu);
-        if (rc == 0)
-            rc = -pthread_create(&th, &at, pool_worker, &ws[i]);
-        pthread_attr_destroy(&at);
-        if (rc < 0)
-            return rc; /* the process exits; its threads go with it */
-    }
-    int ok = 0;
-    if (write(ready, &ok, sizeof(ok)) != sizeof(ok))
-        return -errno;
-    for (;;) {
-        int fd = accept_blocking(lfd);
-        if (fd >= 0 && fdq_push(&q, fd) < 0)
-            close(fd);
-    }
-}
-
 /* One connection of the epoll loop: the bytes read and not yet echoed. */
 typedef struct econn {
     int fd;
@@ -390,6 +288,79 @@ static void epoll_accept(int ep, int lfd)
         }
         c->fd = fd;
         c->off = c->len = 0;
+    }
+}
+
+/* thread_pool: the accept loop hands each connection to one of W pinned
+ * worker threads, round robin, by adding it to that worker's epoll set; each
+ * worker serves all of its connections with its own level-triggered loop
+ * (econn_event, as the epoll model). memcached's design: W event loops, not
+ * one blocked thread per connection, so W workers serve any number of
+ * connections. (A pool whose worker holds one connection until it closes,
+ * as a ThreadPoolExecutor echo server does, serves only W at a time.) */
+typedef struct pool_worker {
+    int ep;
+} pool_worker_t;
+
+static void *pool_worker(void *arg)
+{
+    pool_worker_t *w = arg;
+    struct epoll_event evs[256];
+    for (;;) {
+        int n = epoll_wait(w->ep, evs, 256, -1);
+        for (int i = 0; i < n; i++)
+            econn_event(w->ep, evs[i].data.ptr);
+    }
+    return NULL;
+}
+
+static int run_thread_pool(int lfd, int ready, const cb_echo_server_cfg_t *cfg)
+{
+    int nw = cfg->workers > 0 ? cfg->workers : 1;
+    pool_worker_t *ws = calloc((size_t)nw, sizeof(*ws));
+    if (!ws)
+        return -ENOMEM;
+    for (int i = 0; i < nw; i++) {
+        if ((ws[i].ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+            return -errno; /* the process exits; its threads and fds go with it */
+        int pu = cfg->topo && cfg->npus > 0 ? cfg->pus[i % cfg->npus] : -1;
+        pthread_attr_t at;
+        pthread_t th;
+        int rc = -pthread_attr_init(&at);
+        if (rc == 0)
+            rc = -pthread_attr_setstacksize(&at, THREAD_STACK);
+        if (rc == 0 && pu >= 0)
+            rc = cb_pin_attr(cfg->topo, &at, pu);
+        if (rc == 0)
+            rc = -pthread_create(&th, &at, pool_worker, &ws[i]);
+        pthread_attr_destroy(&at);
+        if (rc < 0)
+            return rc;
+    }
+    int ok = 0;
+    if (write(ready, &ok, sizeof(ok)) != sizeof(ok))
+        return -errno;
+    for (unsigned long k = 0;;) {
+        int fd = accept_blocking(lfd);
+        if (fd < 0)
+            continue;
+        /* Made whole before the worker can see it. */
+        econn_t *c = malloc(sizeof(*c));
+        if (!c || set_nonblock(fd) < 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        nodelay(fd);
+        c->fd = fd;
+        c->off = c->len = 0;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(ws[k % (unsigned long)nw].ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        k++;
     }
 }
 

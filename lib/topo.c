@@ -717,3 +717,27 @@ int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os)
     CPU_FREE(mask);
     return rc;
 }
+
+int cb_pin_attr_set(const cb_topo_t *t, pthread_attr_t *attr, const int *pus, int npus)
+{
+    int top = -1, rc;
+    for (int i = 0; i < npus; i++) {
+        if ((rc = bind_check(t, pus[i])) < 0)
+            return rc;
+        if (pus[i] > top)
+            top = pus[i];
+    }
+    if (top < 0)
+        return 0;
+    cpu_set_t *mask = CPU_ALLOC(top + 1);
+    if (!mask)
+        return -ENOMEM;
+    size_t size = CPU_ALLOC_SIZE(top + 1);
+    CPU_ZERO_S(size, mask);
+    for (int i = 0; i < npus; i++)
+        if (pus[i] >= 0)
+            CPU_SET_S(pus[i], size, mask);
+    rc = -pthread_attr_setaffinity_np(attr, size, mask);
+    CPU_FREE(mask);
+    return rc;
+}

@@ -124,6 +124,12 @@ int cb_pin_current_pu(void);
  * between creation and the first instruction). Same returns. */
 int cb_pin_attr(const cb_topo_t *t, pthread_attr_t *attr, int pu_os);
 
+/* Binds a pthread attribute to a set of PUs together: the thread starts on
+ * one of them and the kernel may move it among them, never elsewhere
+ * (taskset -c 2,3). Negative entries are skipped; none left: no binding.
+ * Same returns as cb_pin_attr (-EINVAL when any PU is not allowed). */
+int cb_pin_attr_set(const cb_topo_t *t, pthread_attr_t *attr, const int *pus, int npus);
+
 /* Prints the --plan format: "topology packages=P numa=N cores=C pus=U
  * allowed=CPUSET", then "worker I pu OS core CORE package PKG" per worker
  * ("worker I pu none core none package none" under CB_PIN_NONE), then a

@@ -668,6 +668,47 @@ TEST(RealHost, BindAttr)
     ASSERT_EQ(pthread_attr_destroy(&attr), 0);
 }
 
+/* A thread started with a set binding may run on every PU of the set and
+ * on no other. */
+TEST(RealHost, BindAttrSet)
+{
+    Topo t(nullptr);
+    ASSERT_NE(t.t, nullptr) << t.err;
+    std::vector<int> all = AffinityCpus();
+    std::vector<std::vector<int>> sets = {all, {all.back()}, {-1, all.front()}};
+    for (const std::vector<int> &set : sets) {
+        BindArg a{t.t, -1, 0, {}};
+        pthread_attr_t attr;
+        pthread_t th;
+        ASSERT_EQ(pthread_attr_init(&attr), 0);
+        ASSERT_EQ(cb_pin_attr_set(t.t, &attr, set.data(), (int)set.size()), 0);
+        ASSERT_EQ(pthread_create(&th, &attr, BindThread, &a), 0);
+        ASSERT_EQ(pthread_join(th, nullptr), 0);
+        ASSERT_EQ(pthread_attr_destroy(&attr), 0);
+        int want = 0;
+        for (int pu : set)
+            want += pu >= 0;
+        EXPECT_EQ(a.w.ncpus, want);
+        bool in_set = false;
+        for (int pu : set)
+            in_set |= pu == a.w.cpu;
+        EXPECT_TRUE(in_set) << a.w.cpu;
+    }
+    pthread_attr_t attr;
+    ASSERT_EQ(pthread_attr_init(&attr), 0);
+    int bad[] = {all.front(), 1 << 20};
+    EXPECT_EQ(cb_pin_attr_set(t.t, &attr, bad, 2), -EINVAL);
+    int none[] = {-1};
+    EXPECT_EQ(cb_pin_attr_set(t.t, &attr, none, 1), 0);
+    ASSERT_EQ(pthread_attr_destroy(&attr), 0);
+    Topo syn("pack:1 core:2 pu:1");
+    ASSERT_NE(syn.t, nullptr) << syn.err;
+    int zero[] = {0};
+    ASSERT_EQ(pthread_attr_init(&attr), 0);
+    EXPECT_EQ(cb_pin_attr_set(syn.t, &attr, zero, 1), -EXDEV);
+    ASSERT_EQ(pthread_attr_destroy(&attr), 0);
+}
+
 /* Runs fn in a forked child, which writes a T back through a pipe; returns
  * what it wrote. The child is reaped and must exit 0. */
 template <typename T, typename F> T InChild(F fn)
