@@ -264,10 +264,14 @@ TEST(Echo, PinnedModelsEcho)
         c.npus = 2;
         c.duration_ns = 20000000000ull;
         c.requests_per_conn = 2;
-        cb_echo_load_result_t r;
-        EXPECT_EQ(cb_echo_load_run(&c, &r), 0);
-        EXPECT_EQ(r.served, 2) << cb_echo_model_name(cfg.model);
-        EXPECT_EQ(r.mismatched, 0u);
+        // Client threads one per PU, then bound to both PUs together.
+        for (int together : {0, 1}) {
+            c.pin_together = together;
+            cb_echo_load_result_t r;
+            EXPECT_EQ(cb_echo_load_run(&c, &r), 0);
+            EXPECT_EQ(r.served, 2) << cb_echo_model_name(cfg.model) << " together " << together;
+            EXPECT_EQ(r.mismatched, 0u);
+        }
         EXPECT_EQ(cb_echo_server_stop(s, e, sizeof(e)), 0) << e;
     }
     cb_pin_plan_free(&plan);
