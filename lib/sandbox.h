@@ -82,7 +82,8 @@ static inline long cb_raw_syscall2(long nr, long a, long b)
     __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1) : "memory");
     return x0;
 #else
-    return syscall(nr, a, b) < 0 ? -errno : 0;
+    long ret = syscall(nr, a, b);
+    return ret < 0 ? -errno : ret;
 #endif
 }
 
