@@ -1,5 +1,7 @@
 """Compiler flags and test macros shared by every package of the harness."""
 
+load("@rules_cc//cc:defs.bzl", "cc_test")
+
 # Our own code builds warning-free; third-party code (GoogleTest) does not get
 # these flags.
 CB_COPTS = [
@@ -12,7 +14,7 @@ CB_COPTS = [
 
 def cb_test(name, srcs = None, size = "small", deps = [], data = [], tags = [], **kwargs):
     """A GoogleTest binary for one `<name>.cc` beside the code it tests."""
-    native.cc_test(
+    cc_test(
         name = name,
         srcs = srcs or [name + ".cc"],
         size = size,
@@ -23,3 +25,21 @@ def cb_test(name, srcs = None, size = "small", deps = [], data = [], tags = [], 
         linkstatic = True,
         **kwargs
     )
+
+def cb_layer_tests(lib, sizes = {}, deps = {}, data = {}):
+    """Every `*_test.cc` of the calling package as a test of the same name.
+
+    Args:
+      lib: the package's library, which every test links.
+      sizes: test name -> size, for a test bigger than "small".
+      deps: test name -> extra deps (other layers, test helpers).
+      data: test name -> data files.
+    """
+    for f in native.glob(["*_test.cc"]):
+        name = f[:-3]
+        cb_test(
+            name = name,
+            size = sizes.get(name, "small"),
+            data = data.get(name, []),
+            deps = [lib] + deps.get(name, []),
+        )

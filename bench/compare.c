@@ -1,10 +1,10 @@
 /* compare: regression comparison of two raw CSVs (`bazel run //bench:compare
  * -- BASE.csv NEW.csv [--threshold X] [--alpha P] [--report FILE.md]`). The
- * work is in lib/compare.c, where the tests reach it; see compare.h. */
+ * work is in lib/compare/compare.c, where the tests reach it; see compare.h. */
 
 #include <stdio.h>
 
-#include "lib/compare.h"
+#include "lib/compare/compare.h"
 
 int main(int argc, char **argv)
 {

@@ -13,10 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
-#include "lib/exec_bench.h"
-#include "lib/runner.h"
-#include "lib/sandbox.h"
+#include "lib/core/clock.h"
+#include "lib/exp/matrix.h"
+#include "lib/core/runner.h"
+#include "lib/core/sandbox.h"
 
 static const char *const executor_names[] = {
     "serial",     "thread",     "process",         "thread_pool",    "process_pool",
@@ -367,7 +367,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (o.list) {
-        cb_exec_bench_list(stdout);
+        cb_matrix_list(stdout);
         char *py = find_python();
         printf("\nCPython reference rows (scripts/python_reference.py): py_serial, py_thread, "
                "py_process, py_thread_pool, py_process_pool, py_asyncio%s\n",
@@ -397,7 +397,7 @@ int main(int argc, char **argv)
     const char *const *wls = cb_cli_names(o.workloads, default_workloads, &nwl);
 
     cb_config_t *cfgs = calloc(ne * nwl * nwc + 1, sizeof(*cfgs));
-    cb_exec_bench_t *ctx = calloc(ne * nwl * nwc + 1, sizeof(*ctx));
+    cb_matrix_t *ctx = calloc(ne * nwl * nwc + 1, sizeof(*ctx));
     if (!cfgs || !ctx)
         return CB_EXIT_FAILED;
     size_t n = 0;
@@ -422,11 +422,11 @@ int main(int argc, char **argv)
                     continue;
                 }
                 int gil;
-                const cb_executor_t *ex = cb_exec_bench_parse_name(execs[ei], &gil);
+                const cb_executor_t *ex = cb_matrix_parse_name(execs[ei], &gil);
                 int serial = strcmp(ex->name, "serial") == 0;
                 if (serial && wc > 0)
                     continue; /* one serial row per workload: the speedup reference */
-                cb_exec_bench_t *b = &ctx[n];
+                cb_matrix_t *b = &ctx[n];
                 b->executor = ex;
                 b->workload = wl;
                 b->topo = t;
@@ -446,9 +446,9 @@ int main(int argc, char **argv)
                     return CB_EXIT_USAGE;
                 cfgs[n] = (cb_config_t){
                     .key = {NULL, execs[ei], wl->name, b->workers, x.tasks, cb_runner_pin_name(&o)},
-                    .metrics = cb_exec_bench_metrics,
-                    .nmetrics = cb_exec_bench_nmetrics,
-                    .measure = cb_exec_bench_measure,
+                    .metrics = cb_matrix_metrics,
+                    .nmetrics = cb_matrix_nmetrics,
+                    .measure = cb_matrix_measure,
                     .ctx = b,
                 };
                 n++;

@@ -1,5 +1,5 @@
 /* echo: experiments E10/E11. A TCP echo server on every execution model
- * (thread, thread_pool, process_pool, epoll, coroutine, hybrid; lib/echo.h
+ * (thread, thread_pool, process_pool, epoll, coroutine, hybrid; lib/exp/echo.h
  * says how each one works) under a closed-loop loopback load: C connections
  * (1, 10, 100, 1000), each sending --msg-bytes and waiting for the echo,
  * again and again, for --duration-ms. Metrics per configuration:
@@ -41,10 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/echo.h"
-#include "lib/runner.h"
-#include "lib/sandbox.h"
-#include "lib/stats.h"
+#include "lib/exp/echo.h"
+#include "lib/core/runner.h"
+#include "lib/core/sandbox.h"
+#include "lib/core/stats.h"
 
 #define MAX_CONN_COUNTS 16
 

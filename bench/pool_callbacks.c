@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/runner.h"
-#include "lib/sync_exp.h"
+#include "lib/core/runner.h"
+#include "lib/exp/sync_exp.h"
 
 static const char *const executor_names[] = {"thread_pool", "process_pool", NULL};
 static const char *const workload_names[] = {"callbacks", "blocked_callback", NULL};

@@ -115,7 +115,7 @@ echo "3: 6 hanging configurations at --timeout 0.5 took ~$el s"
 # ---- 4. A task's process holds the harness's stdout and stderr pipe and
 # hangs: at the timeout it is killed with its sandbox, so the pipe reaches
 # EOF as soon as the harness exits. (A grandchild that outlives its own
-# parent is covered in lib/reliability_test.cc, which can fork one.)
+# parent is covered in lib/core/reliability_test.cc, which can fork one.)
 d="$T/pipe"; mkdir -p "$d"
 rm -f "$d.eof"
 ("$bin" "${base[@]}" --workloads fault_hang --executors process,process_pool --timeout 0.5 \
@@ -276,7 +276,7 @@ head -c 4000 "$T/crash/cpu_vs_io.csv" >"$d/cpu_vs_io.csv"
 cp "$d/cpu_vs_io.csv" "$T/fsize.before"
 if grep -q __tsan_init "$bin"; then
   # ThreadSanitizer's runtime dies of SIGBUS under any file-size limit, even
-  # for --version; lib/reliability_test.cc checks the writer under
+  # for --version; lib/core/reliability_test.cc checks the writer under
   # RLIMIT_FSIZE in all builds.
   echo "8: ulimit -f variant skipped: the binary is built with ThreadSanitizer"
 else

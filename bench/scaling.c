@@ -18,10 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/clock.h"
-#include "lib/exec_bench.h"
-#include "lib/runner.h"
-#include "lib/sync_exp.h"
+#include "lib/core/clock.h"
+#include "lib/exp/matrix.h"
+#include "lib/core/runner.h"
+#include "lib/exp/sync_exp.h"
 
 static const char *const executor_names[] = {"serial",       "thread",    "process", "thread_pool",
                                              "process_pool", "coroutine", NULL};
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (o.list) {
-        cb_exec_bench_list(stdout);
+        cb_matrix_list(stdout);
         return 0;
     }
     if (p.task_ms == 0)
@@ -318,7 +318,7 @@ int main(int argc, char **argv)
     }
     size_t cap = (size_t)npins * nwl * (ne * ncounts + 1) + 1;
     cb_config_t *cfgs = calloc(cap, sizeof(*cfgs));
-    cb_exec_bench_t *ctx = calloc(cap, sizeof(*ctx));
+    cb_matrix_t *ctx = calloc(cap, sizeof(*ctx));
     if (!cfgs || !ctx)
         return CB_EXIT_FAILED;
     size_t n = 0;
@@ -341,7 +341,7 @@ int main(int argc, char **argv)
                     if (!serial && o.workers_kind != CB_WORKERS_LIST && workers > 2 * pus &&
                         strcmp(name, "thread_pool") != 0)
                         continue;
-                    cb_exec_bench_t *b = &ctx[n];
+                    cb_matrix_t *b = &ctx[n];
                     b->executor = cb_executor_find(name);
                     b->workload = wl;
                     b->topo = t;
@@ -357,9 +357,9 @@ int main(int argc, char **argv)
                         return CB_EXIT_USAGE;
                     cfgs[n] = (cb_config_t){
                         .key = {NULL, name, wl->name, workers, tasks, pins[pi]},
-                        .metrics = cb_exec_bench_metrics,
-                        .nmetrics = cb_exec_bench_nmetrics,
-                        .measure = cb_exec_bench_measure,
+                        .metrics = cb_matrix_metrics,
+                        .nmetrics = cb_matrix_nmetrics,
+                        .measure = cb_matrix_measure,
                         .ctx = b,
                     };
                     n++;

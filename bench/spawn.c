@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
-#include "lib/coro.h"
-#include "lib/executor.h"
-#include "lib/runner.h"
-#include "lib/sandbox.h"
+#include "lib/core/clock.h"
+#include "lib/exec/coro.h"
+#include "lib/exec/executor.h"
+#include "lib/core/runner.h"
+#include "lib/core/sandbox.h"
 
 extern char **environ;
 

@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/clock.h"
-#include "lib/coro.h"
-#include "lib/runner.h"
-#include "lib/sandbox.h"
+#include "lib/core/clock.h"
+#include "lib/exec/coro.h"
+#include "lib/core/runner.h"
+#include "lib/core/sandbox.h"
 
 typedef struct sw_ctx {
     const char *unit; /* thread, process, coroutine */

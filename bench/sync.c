@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/runner.h"
-#include "lib/sync_exp.h"
+#include "lib/core/runner.h"
+#include "lib/exp/sync_exp.h"
 
 typedef enum { K_COUNTER, K_RACE, K_SEM, K_QUEUE } kind_t;
 

@@ -6,6 +6,10 @@
 set -uo pipefail
 script="$1" fixture="$2" want_w="$3" want_h="$4"
 out="$TEST_TMPDIR"
+# Fontconfig wants a writable cache; the test sandbox keeps $HOME read-only
+# (a fresh machine has no ~/.cache/fontconfig yet).
+export XDG_CACHE_HOME="$TEST_TMPDIR/cache"
+mkdir -p "$XDG_CACHE_HOME"
 command -v gnuplot >/dev/null || { echo "FAIL: gnuplot not installed (scripts/setup.sh installs gnuplot-nox)"; exit 1; }
 gnuplot -e "summaryfile='$fixture'; outpng='$out/p.png'; outsvg='$out/p.svg'; plotdir='$(dirname "$script")'" "$script" 2>"$out/gnuplot.err"
 rc=$?

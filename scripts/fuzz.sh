@@ -11,7 +11,7 @@
 # $FUZZ_DIR (default /tmp/concbench-fuzz); each target's corpus grows there,
 # seeded from lib/fuzz/corpus/TARGET/. A crash leaves crash-* files in
 # $FUZZ_DIR/TARGET/ and the script exits 1: copy the input into
-# lib/fuzz/regressions/ (lib/fuzz_regress_test.cc replays every file there
+# lib/fuzz/regressions/ (lib/core/fuzz_regress_test.cc replays every file there
 # through the same checks under `bazel test`), then fix the bug.
 set -euo pipefail
 secs="${1:-60}"
@@ -23,9 +23,9 @@ flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$root")
 
 declare -A srcs=(
-  [csv_fuzz]="lib/csv.c"
-  [results_fuzz]="lib/results.c lib/csv.c lib/stats.c lib/status.c"
-  [cli_fuzz]="lib/cli.c lib/topo.c"
+  [csv_fuzz]="lib/core/csv.c"
+  [results_fuzz]="lib/core/results.c lib/core/csv.c lib/core/stats.c lib/core/status.c"
+  [cli_fuzz]="lib/core/cli.c lib/core/topo.c"
 )
 declare -A libs=([csv_fuzz]="" [results_fuzz]="-lm" [cli_fuzz]="-lhwloc -lm")
 

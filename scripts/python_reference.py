@@ -5,7 +5,7 @@ The tutorials in seeds/ (003) time 4 threads against 4 processes in CPython:
 a counting loop of 100,000,000 increments per task (processes 17.1 s, threads
 30.3 s) and a random 1-3 s sleep per task (processes 3.2 s, threads 2.0 s).
 This script runs the same tasks under CPython's executors and writes raw CSV
-rows in the harness's format (lib/results.h, CB_RAW_COLUMNS), so the C
+rows in the harness's format (lib/core/results.h, CB_RAW_COLUMNS), so the C
 harness can put the interpreter's figures beside its own.
 
 Executors (each row's `workers` column in brackets):
@@ -24,7 +24,7 @@ Workloads:
   io   time.sleep / asyncio.sleep of a seeded duration per task index:
          J = int(io_ns * jitter)                (float product, truncated)
          sleep(i) = io_ns - J + splitmix64(seed, i) % (2J + 1)   nanoseconds
-       with io_ns = int(io_ms * 1e6); the C io workload (lib/wl_io.c) sleeps
+       with io_ns = int(io_ms * 1e6); the C io workload (lib/wl/wl_io.c) sleeps
        the same durations for the same io_ns, jitter and seed (--show-sleeps
        prints them; the C bench uses seed 1, this script's default). The tutorials' random
        1-3 s is --io-ms 2000 --io-jitter 0.5.
@@ -70,7 +70,7 @@ POOLS = ("py_thread_pool", "py_process_pool")
 WORKLOADS = ["cpu", "io"]
 MASK64 = (1 << 64) - 1
 # Bounds that keep every value meaningful (and the C side's uint64_t
-# arithmetic clear of overflow: lib/wl_io.c accepts io_ns <= 2^62).
+# arithmetic clear of overflow: lib/wl/wl_io.c accepts io_ns <= 2^62).
 MAX_TASKS = 1000000
 MAX_COUNT = (1 << 63) - 1
 MAX_IO_MS = float((1 << 62) // 1000000)
@@ -78,7 +78,7 @@ MAX_IO_MS = float((1 << 62) // 1000000)
 
 def splitmix64(seed, i):
     """SplitMix64 (Steele, Lea, Flood, OOPSLA 2014): output i of the stream
-    seeded with seed; lib/wl_io.c cb_wl_splitmix64 is the same function."""
+    seeded with seed; lib/wl/wl_io.c cb_wl_splitmix64 is the same function."""
     z = (seed + (i + 1) * 0x9E3779B97F4A7C15) & MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Tests scripts/python_reference.py at tiny sizes: the CSV it writes (header
-# from lib/results.h's CB_RAW_COLUMNS, one row per configuration and
-# repetition, every field), the io sleeps it shares with lib/wl_io.c, --show-
+# from lib/core/results.h's CB_RAW_COLUMNS, one row per configuration and
+# repetition, every field), the io sleeps it shares with lib/wl/wl_io.c, --show-
 # sleeps, --calibrate, failed tasks (rows kept, exit 3), and bad arguments
 # (exit 2, one line).
 #
@@ -48,7 +48,7 @@ find_file() {
 }
 
 SCRIPT=$(find_file scripts/python_reference.py)
-HEADER_H=$(find_file lib/results.h)
+HEADER_H=$(find_file lib/core/results.h)
 T=$(mktemp -d "${TEST_TMPDIR:-/tmp}/pyref.XXXXXX")
 
 # --- the skip path, with a PATH that has no python3 (nor anything else) ---
@@ -61,16 +61,16 @@ rc=$?
 grep -q '<skipped message="python3 not found on PATH' "$T/skip.xml" 2>/dev/null ||
     fail "skip path: no <skipped> in the XML"
 
-# --- the header, as lib/results.h declares it ---
+# --- the header, as lib/core/results.h declares it ---
 want_header=$(awk '
     /#define CB_RAW_COLUMNS/ { on = 1 }
     on { s = $0; while (match(s, /"[^"]*"/)) { h = h substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH) } }
     on && !/\\$/ { on = 0 }
     END { print h }' "$HEADER_H")
 [[ "$want_header" == experiment,executor,workload,* ]] ||
-    fail "could not read CB_RAW_COLUMNS from lib/results.h: '$want_header'"
+    fail "could not read CB_RAW_COLUMNS from lib/core/results.h: '$want_header'"
 
-# --- the io sleeps match lib/workload_test.cc's (the same rule as wl_io.c) ---
+# --- the io sleeps match lib/wl/workload_test.cc's (the same rule as wl_io.c) ---
 sleeps=$("$PY" "$SCRIPT" --show-sleeps --tasks 4 --io-ms 2000 --io-jitter 0.5 --seed 42 | tr '\n' ' ')
 [[ "$sleeps" == "2915546651 1651979246 2893121986 2083656736 " ]] || fail "--show-sleeps: '$sleeps'"
 # The C bench passes --io-ms with printf's %g.

@@ -1,4 +1,4 @@
-/* libFuzzer target: the command-line parser (lib/cli.h). The input is split
+/* libFuzzer target: the command-line parser (lib/core/cli.h). The input is split
  * at NUL bytes into arguments. Every outcome must be 0 (go on), 0 after
  * --help / --version, or 2 (refused); a refusal and a success both free
  * cleanly. --out is dropped: its check probes a directory by creating a file
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/cli.h"
+#include "lib/core/cli.h"
 
 #define MAX_ARGS 64
 

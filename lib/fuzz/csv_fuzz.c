@@ -1,4 +1,4 @@
-/* libFuzzer target: the CSV reader (lib/csv.h) on any bytes, and the
+/* libFuzzer target: the CSV reader (lib/core/csv.h) on any bytes, and the
  * writer's round trip: every row the reader accepts, written back with
  * cb_csv_write_row and read again, gives the same fields. Built and run by
  * scripts/fuzz.sh, not by Bazel. */
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/csv.h"
+#include "lib/core/csv.h"
 
 #define MAX_FIELDS 4096
 

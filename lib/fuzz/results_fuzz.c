@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "lib/results.h"
+#include "lib/core/results.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

@@ -1,0 +1,81 @@
+#include "lib/exec/executor.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "lib/exec/exec_internal.h"
+
+/* The registry, in --list order. Adding an executor: its exec_<name>.c, one
+ * line here, one extern in exec_internal.h. */
+const cb_executor_t *const cb_executors[] = {
+    &cb_exec_serial,      &cb_exec_thread,       &cb_exec_process,
+    &cb_exec_thread_pool, &cb_exec_process_pool, &cb_exec_coroutine,
+};
+const size_t cb_executor_count = sizeof(cb_executors) / sizeof(cb_executors[0]);
+
+const cb_executor_t *cb_executor_find(const char *name)
+{
+    for (size_t i = 0; i < cb_executor_count; i++)
+        if (strcmp(cb_executors[i]->name, name) == 0)
+            return cb_executors[i];
+    return NULL;
+}
+
+int cb_executor_available(const cb_executor_t *e)
+{
+    return !e->unavailable || e->unavailable() == NULL;
+}
+
+int cb_executor_run_all(const cb_executor_t *e, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
+{
+    void *state = NULL;
+    int rc;
+    if (e->open && (rc = e->open(cfg, &state)) < 0)
+        return rc;
+    rc = e->run(state, cfg, results);
+    if (e->close)
+        e->close(state);
+    return rc;
+}
+
+int cb_exec_check(const cb_exec_cfg_t *cfg, int need_workers)
+{
+    if (!cfg->fn)
+        return -EINVAL;
+    if (need_workers && cfg->workers < 1)
+        return -EINVAL;
+    if (cfg->plan) {
+        if (!cfg->topo || cfg->plan->nworkers < 1 || !cfg->plan->slots)
+            return -EINVAL;
+        if (cfg->plan->policy != CB_PIN_NONE && !cb_topo_is_this_system(cfg->topo))
+            return -EXDEV;
+    }
+    return 0;
+}
+
+int cb_exec_pin_caller(const cb_exec_cfg_t *cfg, cb_exec_caller_pin_t *s)
+{
+    s->pinned = 0;
+    if (!cfg->plan || cb_exec_pu(cfg, 0) < 0)
+        return 0;
+    int rc = -pthread_getaffinity_np(pthread_self(), sizeof(s->saved), &s->saved);
+    if (rc < 0)
+        return rc;
+    rc = cb_pin_bind_thread(cfg->topo, cb_exec_pu(cfg, 0));
+    if (rc < 0)
+        return rc;
+    s->pinned = 1;
+    return 0;
+}
+
+void cb_exec_unpin_caller(cb_exec_caller_pin_t *s)
+{
+    if (!s->pinned)
+        return;
+    /* This fails only when the saved set stopped being usable (a cgroup or
+     * hotplug change since open); then the thread stays on its PU, which is
+     * still an allowed one: nothing better to do from close(). */
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(s->saved), &s->saved);
+    s->pinned = 0;
+}

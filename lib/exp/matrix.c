@@ -1,0 +1,148 @@
+#include "lib/exp/matrix.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "lib/core/clock.h"
+
+const cb_metric_def_t cb_matrix_metrics[] = {
+    {"wall_s", "s"}, {"user_s", "s"}, {"sys_s", "s"}, {"vol_cs", "count"}, {"invol_cs", "count"},
+};
+const int cb_matrix_nmetrics = 5;
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+const cb_executor_t *cb_matrix_parse_name(const char *name, int *gil)
+{
+    char base[64];
+    const char *plus = strstr(name, "+gil");
+    *gil = plus && plus[4] == '\0';
+    size_t len = *gil ? (size_t)(plus - name) : strlen(name);
+    if (len >= sizeof(base))
+        return NULL;
+    memcpy(base, name, len);
+    base[len] = '\0';
+    return cb_executor_find(base);
+}
+
+int cb_matrix_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
+{
+    (void)o;
+    const cb_matrix_t *x = c->ctx;
+    const cb_workload_t *wl = x->workload;
+    size_t tasks = x->params.tasks;
+    cb_task_result_t *res = calloc(tasks, sizeof(*res));
+    void *arg = NULL, *state = NULL;
+    int rc = -ENOMEM;
+    if (!res)
+        goto out;
+    /* Untimed: the workload's buffers and files, and pre-started pools. */
+    if ((rc = wl->setup(&x->params, &arg)) < 0) {
+        snprintf(m->detail, sizeof(m->detail), "workload %s set-up: %s", wl->name, strerror(-rc));
+        goto out;
+    }
+    cb_exec_cfg_t cfg = {
+        .topo = x->topo,
+        .plan = x->plan.policy == CB_PIN_NONE ? NULL : &x->plan,
+        .workers = x->workers,
+        .tasks = tasks,
+        .fn = wl->task,
+        .arg = arg,
+        .gil_interval_ns = x->gil_interval_ns,
+    };
+    if (x->executor->open && (rc = x->executor->open(&cfg, &state)) < 0) {
+        snprintf(m->detail, sizeof(m->detail), "executor %s start: %s", x->executor->name,
+                 strerror(-rc));
+        goto teardown;
+    }
+    /* Timed: the executor's run, which for thread and process includes
+     * creating, starting and joining / reaping every worker, as the
+     * tutorials' figures do; pools were started above (they are reused,
+     * which is their point). CPU time and context switches cover the
+     * pools' start and stop too, since a pool's processes are accounted
+     * (RUSAGE_CHILDREN) only once reaped. */
+    struct rusage s0, c0, s1, c1;
+    uint64_t t0 = 0, t1 = 0;
+    if (getrusage(RUSAGE_SELF, &s0) != 0 || getrusage(RUSAGE_CHILDREN, &c0) != 0) {
+        rc = -errno;
+        goto close;
+    }
+    t0 = cb_now_ns();
+    rc = x->executor->run(state, &cfg, res);
+    t1 = cb_now_ns();
+close:
+    if (x->executor->close)
+        x->executor->close(state);
+    if (rc == 0 && (getrusage(RUSAGE_SELF, &s1) != 0 || getrusage(RUSAGE_CHILDREN, &c1) != 0))
+        rc = -errno;
+    if (rc < 0) {
+        if (!m->detail[0])
+            snprintf(m->detail, sizeof(m->detail), "executor %s: %s", x->executor->name,
+                     strerror(-rc));
+        goto teardown;
+    }
+    m->values[0] = (double)(t1 - t0) / 1e9;
+    m->values[1] = tv_s(s1.ru_utime) - tv_s(s0.ru_utime) + tv_s(c1.ru_utime) - tv_s(c0.ru_utime);
+    m->values[2] = tv_s(s1.ru_stime) - tv_s(s0.ru_stime) + tv_s(c1.ru_stime) - tv_s(c0.ru_stime);
+    m->values[3] = (double)(s1.ru_nvcsw - s0.ru_nvcsw + c1.ru_nvcsw - c0.ru_nvcsw);
+    m->values[4] = (double)(s1.ru_nivcsw - s0.ru_nivcsw + c1.ru_nivcsw - c0.ru_nivcsw);
+    /* Every task must have run and returned what its workload says. */
+    for (size_t i = 0; i < tasks; i++) {
+        cb_status_t st = res[i].status;
+        if (st == CB_OK && wl->check(arg, i, res[i].value) != 0) {
+            st = CB_ERROR;
+            snprintf(m->detail, sizeof(m->detail), "task %zu returned %llu: wrong result", i,
+                     (unsigned long long)res[i].value);
+        } else if (st == CB_CRASHED) {
+            const char *abbrev = sigabbrev_np(res[i].signo);
+            snprintf(m->detail, sizeof(m->detail), "task %zu: SIG%s", i, abbrev ? abbrev : "?");
+        } else if (st != CB_OK && !m->detail[0]) {
+            snprintf(m->detail, sizeof(m->detail), "task %zu: %s", i, cb_status_name(st));
+        }
+        if (st > m->status)
+            m->status = st;
+    }
+teardown:
+    if (wl->teardown)
+        wl->teardown(arg);
+out:
+    free(res);
+    return rc;
+}
+
+static void list_one(FILE *out, const char *name, const char *summary, const char *why)
+{
+    if (why)
+        fprintf(out, "  %-16s unavailable: %s\n", name, why);
+    else
+        fprintf(out, "  %-16s %s\n", name, summary);
+}
+
+void cb_matrix_list(FILE *out)
+{
+    fprintf(out, "executors:\n");
+    for (size_t i = 0; i < cb_executor_count; i++) {
+        const cb_executor_t *e = cb_executors[i];
+        list_one(out, e->name, e->summary, e->unavailable ? e->unavailable() : NULL);
+    }
+    fprintf(out, "  %-16s %s\n", "NAME+gil",
+            "any thread or process executor with the emulated interpreter lock");
+    fprintf(out, "\nworkloads:\n");
+    for (size_t i = 0; i < cb_workload_count; i++) {
+        const cb_workload_t *w = cb_workloads[i];
+        if (!w->fault)
+            list_one(out, w->name, w->summary, w->unavailable ? w->unavailable() : NULL);
+    }
+    fprintf(out, "\nfault workloads (test the harness itself; never run by default):\n");
+    for (size_t i = 0; i < cb_workload_count; i++) {
+        const cb_workload_t *w = cb_workloads[i];
+        if (w->fault)
+            list_one(out, w->name, w->summary, w->unavailable ? w->unavailable() : NULL);
+    }
+}

@@ -1,0 +1,49 @@
+#ifndef CB_WORKLOAD_H
+#define CB_WORKLOAD_H
+
+/* Workloads: what a task does. One file per workload (wl_<name>.c) defining
+ * one cb_workload_t, listed once in workload.c's registry. Tasks wait only
+ * through task_env.h, so the same task runs under every executor. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/core/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cb_wl_params {
+    size_t tasks;
+    uint64_t cpu_iters;  /* cpu: increments per task */
+    uint64_t io_ns;      /* io: sleep per task */
+    double io_jitter;    /* io: each sleep drawn in [io_ns*(1-j), io_ns*(1+j)] */
+    uint64_t seed;       /* for jitter */
+    double io_fraction;  /* mixed: share of the task's time spent waiting */
+    size_t file_bytes;   /* io_file: bytes per task */
+    const char *tmp_dir; /* io_file: where its temp dir goes */
+} cb_wl_params_t;
+
+typedef struct cb_workload {
+    const char *name;
+    const char *summary;
+    int fault;                        /* 1: harness self-test (fault_*), never run by default */
+    const char *(*unavailable)(void); /* optional */
+    /* Untimed: builds the per-configuration argument (before any fork).
+     * Returns 0 or a negative errno. */
+    int (*setup)(const cb_wl_params_t *p, void **arg);
+    cb_task_fn_t task;
+    /* 0 when value is what task `index` must return, else -1. */
+    int (*check)(void *arg, size_t index, uint64_t value);
+    void (*teardown)(void *arg); /* optional */
+} cb_workload_t;
+
+extern const cb_workload_t *const cb_workloads[];
+extern const size_t cb_workload_count;
+const cb_workload_t *cb_workload_find(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
