@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "lib/core/runner.h"
-#include "lib/exp/sync_exp.h"
+#include "lib/exp/sync.h"
 
 typedef enum { K_COUNTER, K_RACE, K_SEM, K_QUEUE } kind_t;
 

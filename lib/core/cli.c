@@ -86,8 +86,9 @@ static void usage(const cb_cli_spec_t *spec, FILE *out)
                  x->has_arg && x->metavar ? x->metavar : "");
         fprintf(out, "  %-24s %s\n", left, x->help);
     }
-    fprintf(out, "\nexit status: 0 all ok, 2 bad usage or input, 3 results written but some "
-                 "configurations failed, 130 interrupted\n");
+    fprintf(out,
+            "\nexit status: 0 all ok, 1 could not run, 2 bad usage or input, 3 results written but "
+            "some configurations failed, 130 interrupted\n");
 }
 
 int cb_parse_long(const char *flag, const char *s, long lo, long hi, long *out, char *err,

@@ -19,6 +19,7 @@ extern "C" {
 /* Exit statuses of the contract. */
 enum {
     CB_EXIT_OK = 0,
+    CB_EXIT_NORUN = 1, /* could not run: a failure before anything was measured */
     CB_EXIT_USAGE = 2,
     CB_EXIT_FAILED = 3,
     CB_EXIT_REGRESSION = 4,

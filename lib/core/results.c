@@ -210,17 +210,71 @@ static int add_derived(cb_results_t *r, const struct sorted *had, const cb_sampl
     return cb_results_add(r, d);
 }
 
+int cb_select_match(const cb_select_t *q, const cb_sample_t *s)
+{
+    return s->status == CB_OK && !isnan(s->value) &&
+           (!q->metric || strcmp(s->metric, q->metric) == 0) &&
+           (!q->executor || strcmp(s->key.executor, q->executor) == 0) &&
+           (!q->workload || strcmp(s->key.workload, q->workload) == 0) &&
+           (!q->pin || strcmp(s->key.pin, q->pin) == 0) &&
+           (!q->workers || s->key.workers == q->workers) && (!q->tasks || s->key.tasks == q->tasks);
+}
+
+int cb_config_key_same(const cb_config_key_t *a, const cb_config_key_t *b)
+{
+    return strcmp(a->executor, b->executor) == 0 && strcmp(a->workload, b->workload) == 0 &&
+           a->workers == b->workers && a->tasks == b->tasks && strcmp(a->pin, b->pin) == 0;
+}
+
+size_t cb_results_collect(const cb_results_t *r, const cb_select_t *q, double *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n && n < cap; i++)
+        if (cb_select_match(q, &r->v[i]))
+            out[n++] = r->v[i].value;
+    return n;
+}
+
+double cb_results_median(const cb_results_t *r, const cb_select_t *q)
+{
+    double *v = malloc((r->n + 1) * sizeof(*v));
+    if (!v)
+        return NAN;
+    size_t n = cb_results_collect(r, q, v, r->n);
+    double m = n ? cb_stats_median(v, n) : NAN;
+    free(v);
+    return m;
+}
+
+size_t cb_results_range(const cb_results_t *r, const cb_select_t *q, double *lo, double *hi,
+                        double than, size_t *above)
+{
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const cb_sample_t *s = &r->v[i];
+        if (!cb_select_match(q, s))
+            continue;
+        if (n == 0 || s->value < *lo)
+            *lo = s->value;
+        if (n == 0 || s->value > *hi)
+            *hi = s->value;
+        k += s->value > than;
+        n++;
+    }
+    if (above)
+        *above = k;
+    return n;
+}
+
 double cb_results_value(const cb_results_t *r, int rep, const char *executor, const char *workload,
                         const char *pin, const char *metric)
 {
+    const cb_select_t q = {
+        .executor = executor, .workload = workload, .pin = pin, .metric = metric};
     /* Newest first: the rows of the repetition just measured are at the end. */
-    for (size_t i = r->n; i-- > 0;) {
-        const cb_sample_t *s = &r->v[i];
-        if (s->rep == rep && s->status == CB_OK && strcmp(s->metric, metric) == 0 &&
-            strcmp(s->key.executor, executor) == 0 && strcmp(s->key.workload, workload) == 0 &&
-            strcmp(s->key.pin, pin) == 0)
-            return s->value;
-    }
+    for (size_t i = r->n; i-- > 0;)
+        if (r->v[i].rep == rep && cb_select_match(&q, &r->v[i]))
+            return r->v[i].value;
     return NAN;
 }
 

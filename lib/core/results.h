@@ -55,6 +55,31 @@ int cb_results_add(cb_results_t *r, const cb_sample_t *s);
 size_t cb_results_count(const cb_results_t *r);
 const cb_sample_t *cb_results_get(const cb_results_t *r, size_t i);
 
+/* The one place samples are matched to a configuration. Fields left NULL
+ * (names) or 0 (counts) match anything; only ok samples with a value
+ * match. */
+typedef struct cb_select {
+    const char *executor, *workload, *pin, *metric;
+    long workers, tasks;
+} cb_select_t;
+
+int cb_select_match(const cb_select_t *q, const cb_sample_t *s);
+
+/* 1 when two keys name the same configuration (the experiment aside). */
+int cb_config_key_same(const cb_config_key_t *a, const cb_config_key_t *b);
+
+/* The selected values, up to cap, into out; returns how many. */
+size_t cb_results_collect(const cb_results_t *r, const cb_select_t *q, double *out, size_t cap);
+
+/* Median of the selected values, NaN when none. */
+double cb_results_median(const cb_results_t *r, const cb_select_t *q);
+
+/* Smallest and largest selected value; returns how many were selected
+ * (lo and hi untouched when none), and in *above (when not NULL) how many
+ * exceed `than`. */
+size_t cb_results_range(const cb_results_t *r, const cb_select_t *q, double *lo, double *hi,
+                        double than, size_t *above);
+
 /* The value of one ok sample: repetition rep of (executor, workload, pin,
  * metric), any worker and task count. NaN when there is none. For
  * experiments that derive rows from others measured in the same repetition

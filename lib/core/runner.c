@@ -14,6 +14,7 @@
 #include "lib/core/cb_version.h"
 #include "lib/core/clock.h"
 #include "lib/core/csv.h"
+#include "lib/core/helper.h"
 #include "lib/core/sandbox.h"
 #include "lib/core/stats.h"
 
@@ -240,22 +241,8 @@ static void progress(const cb_experiment_t *e, const cb_config_t *c, int rep, in
 static size_t collect(const cb_results_t *r, const cb_config_key_t *k, const char *metric,
                       double *out, size_t cap)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < cb_results_count(r) && n < cap; i++) {
-        const cb_sample_t *s = cb_results_get(r, i);
-        if (s->status == CB_OK && strcmp(s->metric, metric) == 0 &&
-            strcmp(s->key.executor, k->executor) == 0 &&
-            strcmp(s->key.workload, k->workload) == 0 && s->key.workers == k->workers &&
-            s->key.tasks == k->tasks && strcmp(s->key.pin, k->pin) == 0 && !isnan(s->value))
-            out[n++] = s->value;
-    }
-    return n;
-}
-
-static int same_config(const cb_config_key_t *a, const cb_config_key_t *b)
-{
-    return strcmp(a->executor, b->executor) == 0 && strcmp(a->workload, b->workload) == 0 &&
-           a->workers == b->workers && a->tasks == b->tasks && strcmp(a->pin, b->pin) == 0;
+    const cb_select_t q = {k->executor, k->workload, k->pin, metric, k->workers, k->tasks};
+    return cb_results_collect(r, &q, out, cap);
 }
 
 static int print_row(const cb_results_t *r, const cb_sample_t *s, double *v, size_t cap, FILE *out)
@@ -302,7 +289,8 @@ static void print_table(const cb_experiment_t *e, const cb_results_t *r, FILE *o
         const cb_config_t *cf = &e->configs[c];
         for (size_t i = 0; i < cb_results_count(r); i++) {
             const cb_sample_t *s = cb_results_get(r, i);
-            if (same_config(&s->key, &cf->key) && strcmp(s->metric, cf->metrics[0].name) == 0) {
+            if (cb_config_key_same(&s->key, &cf->key) &&
+                strcmp(s->metric, cf->metrics[0].name) == 0) {
                 noisy |= print_row(r, s, v, cap, out);
                 break;
             }
@@ -312,9 +300,9 @@ static void print_table(const cb_experiment_t *e, const cb_results_t *r, FILE *o
         const cb_sample_t *s = cb_results_get(r, i);
         int known = strcmp(s->metric, "speedup") == 0 || strcmp(s->metric, "efficiency") == 0;
         for (size_t c = 0; c < e->nconfigs && !known; c++)
-            known = same_config(&s->key, &e->configs[c].key);
+            known = cb_config_key_same(&s->key, &e->configs[c].key);
         for (size_t j = 0; j < i && !known; j++)
-            known = same_config(&cb_results_get(r, j)->key, &s->key);
+            known = cb_config_key_same(&cb_results_get(r, j)->key, &s->key);
         if (!known)
             noisy |= print_row(r, s, v, cap, out);
     }
@@ -352,34 +340,17 @@ static int render_plot(const cb_experiment_t *e, const char *argv0, const char *
     char *slash = plotdir ? strrchr(plotdir, '/') : NULL;
     if (slash)
         *slash = '\0';
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        free(script);
-        free(plotdir);
-        return -errno;
-    }
-    if (pid == 0) {
-        /* gnuplot dies with the harness too (the death signal survives
-         * exec), and leaves SIGINT / SIGTERM at their defaults. */
-        cb_child_init(parent);
-        char defs[4 * PATH_MAX + 256];
-        snprintf(defs, sizeof(defs),
-                 "rawfile='%s'; summaryfile='%s'; outpng='%s'; outsvg='%s'; plotdir='%s'", raw, sum,
-                 tpng, tsvg, plotdir ? plotdir : ".");
-        execlp("gnuplot", "gnuplot", "-e", defs, script, (char *)NULL);
-        fprintf(stderr, "plot: cannot run gnuplot: %s (scripts/setup.sh installs gnuplot-nox)\n",
-                strerror(errno));
-        _exit(127);
-    }
-    cb_children_track(pid);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    cb_children_untrack(pid);
+    char defs[4 * PATH_MAX + 256];
+    snprintf(defs, sizeof(defs),
+             "rawfile='%s'; summaryfile='%s'; outpng='%s'; outsvg='%s'; plotdir='%s'", raw, sum,
+             tpng, tsvg, plotdir ? plotdir : ".");
+    char *argv[] = {"gnuplot", "-e", defs, script, NULL};
+    int st = cb_helper_run(argv, NULL, 0, NULL);
+    if (st == 127)
+        fprintf(stderr, "plot: cannot run gnuplot (scripts/setup.sh installs gnuplot-nox)\n");
     free(script);
     free(plotdir);
-    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    int ok = st == 0;
     struct stat sb;
     if (ok && stat(tpng, &sb) == 0 && sb.st_size > 0 && rename(tpng, png) == 0 &&
         stat(tsvg, &sb) == 0 && sb.st_size > 0 && rename(tsvg, svg) == 0)
@@ -517,8 +488,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     cb_measurement_t *m = cb_sandbox_shm_alloc(sizeof(*m));
     int exit_code = CB_EXIT_OK;
     if (!dir || !r || !m) {
-        fprintf(stderr, "%s: out of memory\n", e->name);
-        exit_code = CB_EXIT_FAILED;
+        fprintf(stderr, "%s: could not run: out of memory\n", e->name);
+        exit_code = CB_EXIT_NORUN;
         goto out;
     }
     if (!o->out_dir && mkdir(dir, 0755) != 0 && errno != EEXIST) {

@@ -323,3 +323,14 @@ double cb_stats_amdahl_fit(const double *workers, const double *speedup, size_t 
     f = sxy / sxx;
     return f < 0 ? 0 : f > 1 ? 1 : f;
 }
+
+double cb_stats_efficiency_knee(const double *workers, const double *speedup, size_t n,
+                                double threshold)
+{
+    double knee = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (workers[i] > 0 && speedup[i] / workers[i] < threshold &&
+            (isnan(knee) || workers[i] < knee))
+            knee = workers[i];
+    return knee;
+}

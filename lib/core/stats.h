@@ -46,6 +46,11 @@ int cb_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny
  * serial fraction f in [0, 1], or NaN when n < 2. */
 double cb_stats_amdahl_fit(const double *workers, const double *speedup, size_t n);
 
+/* The smallest worker count whose efficiency (speedup / workers) is below
+ * threshold, among n points (any order); NaN when none is. */
+double cb_stats_efficiency_knee(const double *workers, const double *speedup, size_t n,
+                                double threshold);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,12 +47,4 @@ int cb_exec_pin_caller(const cb_exec_cfg_t *cfg, cb_exec_caller_pin_t *s);
 /* Restores the affinity saved by cb_exec_pin_caller, on the same thread. */
 void cb_exec_unpin_caller(cb_exec_caller_pin_t *s);
 
-/* Each executor's table (exec_<name>.c). */
-extern const cb_executor_t cb_exec_serial;
-extern const cb_executor_t cb_exec_thread;
-extern const cb_executor_t cb_exec_process;
-extern const cb_executor_t cb_exec_thread_pool;
-extern const cb_executor_t cb_exec_process_pool;
-extern const cb_executor_t cb_exec_coroutine;
-
 #endif

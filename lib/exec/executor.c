@@ -6,12 +6,20 @@
 
 #include "lib/exec/exec_internal.h"
 
-/* The registry, in --list order. Adding an executor: its exec_<name>.c, one
- * line here, one extern in exec_internal.h. */
-const cb_executor_t *const cb_executors[] = {
-    &cb_exec_serial,      &cb_exec_thread,       &cb_exec_process,
-    &cb_exec_thread_pool, &cb_exec_process_pool, &cb_exec_coroutine,
-};
+/* The registry, in --list order. Adding an executor: its exec_<name>.c
+ * defining `const cb_executor_t cb_exec_<name>`, and one line here. */
+#define CB_EXECUTORS(X)                                                                            \
+    X(serial)                                                                                      \
+    X(thread)                                                                                      \
+    X(process)                                                                                     \
+    X(thread_pool)                                                                                 \
+    X(process_pool)                                                                                \
+    X(coroutine)
+
+#define CB_EXTERN(n) extern const cb_executor_t cb_exec_##n;
+#define CB_ENTRY(n) &cb_exec_##n,
+CB_EXECUTORS(CB_EXTERN)
+const cb_executor_t *const cb_executors[] = {CB_EXECUTORS(CB_ENTRY)};
 const size_t cb_executor_count = sizeof(cb_executors) / sizeof(cb_executors[0]);
 
 const cb_executor_t *cb_executor_find(const char *name)

@@ -38,6 +38,12 @@ typedef struct cb_exec_cfg {
 typedef struct cb_executor {
     const char *name;    /* fixed by the contract: serial, thread, ... */
     const char *summary; /* one line for --list */
+    /* 1: runs tasks on more than one CPU at once (the executors a scaling
+     * sweep takes, and those with a NAME+gil row). */
+    int parallel;
+    /* 1: runs cfg->callback for each finished task (pool_callbacks takes
+     * these). */
+    int callbacks;
     /* NULL when usable on this host, else why not (for --list). */
     const char *(*unavailable)(void);
     /* Untimed set-up: pre-start pools. Optional (NULL). *state is passed to

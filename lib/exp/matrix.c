@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "lib/core/clock.h"
+#include "lib/exp/pyref.h"
 
 const cb_metric_def_t cb_matrix_metrics[] = {
     {"wall_s", "s"}, {"user_s", "s"}, {"sys_s", "s"}, {"vol_cs", "count"}, {"invol_cs", "count"},
@@ -49,7 +50,7 @@ int cb_matrix_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t
     }
     cb_exec_cfg_t cfg = {
         .topo = x->topo,
-        .plan = x->plan.policy == CB_PIN_NONE ? NULL : &x->plan,
+        .plan = x->plan && x->plan->policy != CB_PIN_NONE ? x->plan : NULL,
         .workers = x->workers,
         .tasks = tasks,
         .fn = wl->task,
@@ -116,33 +117,92 @@ out:
     return rc;
 }
 
-static void list_one(FILE *out, const char *name, const char *summary, const char *why)
+#define MAX_NAMES 64
+
+static cb_name_t exec_names[MAX_NAMES];
+static size_t nexec_names, nexec_c;
+static char gil_names[MAX_NAMES][32];
+
+static void add_names(const cb_name_t *v, size_t n)
 {
-    if (why)
-        fprintf(out, "  %-16s unavailable: %s\n", name, why);
-    else
-        fprintf(out, "  %-16s %s\n", name, summary);
+    for (size_t i = 0; i < n && nexec_names < MAX_NAMES; i++)
+        exec_names[nexec_names++] = v[i];
 }
 
-void cb_matrix_list(FILE *out)
+/* Built once from the registries: the executors, then their +gil rows,
+ * then the CPython reference's. */
+static void fill_exec_names(void)
 {
-    fprintf(out, "executors:\n");
-    for (size_t i = 0; i < cb_executor_count; i++) {
+    if (nexec_names)
+        return;
+    for (size_t i = 0; i < cb_executor_count && nexec_names < MAX_NAMES; i++) {
         const cb_executor_t *e = cb_executors[i];
-        list_one(out, e->name, e->summary, e->unavailable ? e->unavailable() : NULL);
+        exec_names[nexec_names++] = (cb_name_t){e->name, e->summary, e->unavailable, 0};
     }
-    fprintf(out, "  %-16s %s\n", "NAME+gil",
-            "any thread or process executor with the emulated interpreter lock");
-    fprintf(out, "\nworkloads:\n");
-    for (size_t i = 0; i < cb_workload_count; i++) {
+    for (size_t i = 0; i < cb_executor_count && nexec_names < MAX_NAMES; i++) {
+        const cb_executor_t *e = cb_executors[i];
+        if (!e->parallel)
+            continue;
+        snprintf(gil_names[i], sizeof(gil_names[i]), "%s+gil", e->name);
+        exec_names[nexec_names++] = (cb_name_t){
+            gil_names[i], "the same, with the emulated interpreter lock (one per process)",
+            e->unavailable, 0};
+    }
+    nexec_c = nexec_names;
+    const cb_name_t *py;
+    add_names(py, cb_pyref_names(&py));
+}
+
+size_t cb_matrix_executor_names(const cb_name_t **out)
+{
+    fill_exec_names();
+    *out = exec_names;
+    return nexec_c;
+}
+
+size_t cb_matrix_executor_names_py(const cb_name_t **out)
+{
+    fill_exec_names();
+    *out = exec_names;
+    return nexec_names;
+}
+
+size_t cb_matrix_workload_names(const cb_name_t **out)
+{
+    static cb_name_t names[MAX_NAMES];
+    static size_t n;
+    for (size_t i = 0; n == 0 && i < cb_workload_count && i < MAX_NAMES; i++) {
         const cb_workload_t *w = cb_workloads[i];
-        if (!w->fault)
-            list_one(out, w->name, w->summary, w->unavailable ? w->unavailable() : NULL);
+        names[i] = (cb_name_t){w->name, w->summary, w->unavailable, w->fault};
+        if (i + 1 == cb_workload_count)
+            n = cb_workload_count;
     }
-    fprintf(out, "\nfault workloads (test the harness itself; never run by default):\n");
-    for (size_t i = 0; i < cb_workload_count; i++) {
-        const cb_workload_t *w = cb_workloads[i];
-        if (w->fault)
-            list_one(out, w->name, w->summary, w->unavailable ? w->unavailable() : NULL);
-    }
+    *out = names;
+    return n;
+}
+
+int cb_matrix_build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg,
+                    const cb_wl_params_t *params, long workers)
+{
+    cb_matrix_t *b = cfg->ctx;
+    int gil;
+    b->executor = cb_matrix_parse_name(pt->executor, &gil);
+    b->workload = cb_workload_find(pt->workload);
+    if (!b->executor || !b->workload)
+        return CB_BUILD_SKIP;
+    b->topo = x->topo;
+    b->workers = (int)workers;
+    b->gil_interval_ns = gil ? (uint64_t)(x->opts.gil_interval_ms * 1e6) : 0;
+    b->params = *params;
+    b->params.tmp_dir = x->out_dir;
+    if (!(b->plan = cb_exp_plan(x, pt->pin, b->workers)))
+        return CB_EXIT_USAGE;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, workers, (long)params->tasks, pt->pin->name},
+        .metrics = cb_matrix_metrics,
+        .nmetrics = cb_matrix_nmetrics,
+        .measure = cb_matrix_measure,
+        .ctx = b,
+    };
+    return CB_BUILD_ADD;
 }

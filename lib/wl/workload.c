@@ -1,6 +1,7 @@
 #include "lib/wl/workload.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "lib/wl/workload_internal.h"
 
@@ -18,4 +19,48 @@ const cb_workload_t *cb_workload_find(const char *name)
         if (strcmp(cb_workloads[i]->name, name) == 0)
             return cb_workloads[i];
     return NULL;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t cb_workload_task_ns(const cb_workload_t *w, const cb_wl_params_t *p)
+{
+    void *arg;
+    if (!w || w->setup(p, &arg) < 0)
+        return 0;
+    uint64_t t0 = thread_cpu_ns();
+    w->task(arg, 0);
+    uint64_t t1 = thread_cpu_ns();
+    if (w->teardown)
+        w->teardown(arg);
+    return t0 && t1 > t0 ? t1 - t0 : 0;
+}
+
+uint64_t cb_workload_cpu_calibrate(double task_ms)
+{
+    const cb_workload_t *w = cb_workload_find("cpu");
+    cb_wl_params_t p = {.tasks = 1, .cpu_iters = 1000000};
+    uint64_t ns = 0;
+    for (int round = 0; round < 12; round++) {
+        if ((ns = cb_workload_task_ns(w, &p)) == 0)
+            return 0;
+        if (ns >= 20000000)
+            break;
+        p.cpu_iters *= 2;
+    }
+    for (int k = 0; k < 5; k++) {
+        uint64_t again = cb_workload_task_ns(w, &p);
+        if (again == 0)
+            return 0;
+        if (again < ns)
+            ns = again;
+    }
+    double scaled = (double)p.cpu_iters * task_ms * 1e6 / (double)ns;
+    return scaled < 1 ? 1 : (uint64_t)scaled;
 }

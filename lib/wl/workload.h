@@ -43,6 +43,18 @@ extern const cb_workload_t *const cb_workloads[];
 extern const size_t cb_workload_count;
 const cb_workload_t *cb_workload_find(const char *name);
 
+/* CPU nanoseconds (this thread's clock) one task of the workload takes
+ * here, set up and torn down around it; 0 on error. CPU time, not wall
+ * time: on a busy machine the wall clock also counts the time other
+ * programs had the PU. Untimed, for sizing before a run. */
+uint64_t cb_workload_task_ns(const cb_workload_t *w, const cb_wl_params_t *p);
+
+/* Increments of the cpu workload that take about task_ms of CPU here:
+ * grows a run to at least 20 ms, then keeps the fastest of 5 runs of that
+ * size (the first runs can be slow while the clock frequency ramps up) and
+ * scales it. 0 on error. */
+uint64_t cb_workload_cpu_calibrate(double task_ms);
+
 #ifdef __cplusplus
 }
 #endif

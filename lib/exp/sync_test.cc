@@ -1,4 +1,5 @@
-#include "lib/exp/sync_exp.h"
+#include "lib/exp/callbacks.h"
+#include "lib/exp/sync.h"
 
 #include <gtest/gtest.h>
 
@@ -153,22 +154,22 @@ TEST(SyncQueueCheck, BadLogs)
 // at a time. 2 tasks of 20 ms, each with a 20 ms callback, on 2 workers.
 TEST(SyncCallbacks, WhereCallbacksRun)
 {
-    cb_sync_callbacks_cfg_t cfg = {};
+    cb_callbacks_cfg_t cfg = {};
     cfg.workers = 2;
     cfg.tasks = 2;
     cfg.task_ns = 20000000;
     cfg.callback_ns = 20000000;
     cfg.blocked = -1;
-    cb_sync_callbacks_result_t r = {};
+    cb_callbacks_result_t r = {};
     cfg.executor = cb_executor_find("thread_pool");
     ASSERT_NE(cfg.executor, nullptr);
-    ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0);
+    ASSERT_EQ(cb_callbacks_run(&cfg, &r), 0);
     EXPECT_EQ(r.in_task_thread, 2u);
     EXPECT_EQ(r.in_caller, 0u);
     EXPECT_LE(r.callback_peak, 2);
     cfg.executor = cb_executor_find("process_pool");
     ASSERT_NE(cfg.executor, nullptr);
-    ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0);
+    ASSERT_EQ(cb_callbacks_run(&cfg, &r), 0);
     EXPECT_EQ(r.in_caller, 2u);
     EXPECT_EQ(r.in_task_thread, 0u);
     EXPECT_EQ(r.callback_peak, 1);
@@ -179,7 +180,7 @@ TEST(SyncCallbacks, WhereCallbacksRun)
 TEST(SyncCallbacks, BlockedCallbackStillDeliversAll)
 {
     for (const char *name : {"thread_pool", "process_pool"}) {
-        cb_sync_callbacks_cfg_t cfg = {};
+        cb_callbacks_cfg_t cfg = {};
         cfg.executor = cb_executor_find(name);
         ASSERT_NE(cfg.executor, nullptr);
         cfg.workers = 2;
@@ -187,8 +188,8 @@ TEST(SyncCallbacks, BlockedCallbackStillDeliversAll)
         cfg.task_ns = 5000000;
         cfg.blocked = 0;
         cfg.blocked_ns = 50000000;
-        cb_sync_callbacks_result_t r = {};
-        ASSERT_EQ(cb_sync_callbacks_run(&cfg, &r), 0) << name;
+        cb_callbacks_result_t r = {};
+        ASSERT_EQ(cb_callbacks_run(&cfg, &r), 0) << name;
         if (std::string(name) == "thread_pool")
             EXPECT_EQ(r.in_task_thread, 6u);
         else
@@ -204,12 +205,12 @@ TEST(SyncScaling, KneeAndFitOnAmdahlData)
     double w[4] = {3, 1, 4, 2}, s[4];
     for (int i = 0; i < 4; i++)
         s[i] = 1.0 / (0.1 + 0.9 / w[i]);
-    EXPECT_EQ(cb_sync_efficiency_knee(w, s, 4, 0.8), 4.0);
+    EXPECT_EQ(cb_stats_efficiency_knee(w, s, 4, 0.8), 4.0);
     EXPECT_NEAR(cb_stats_amdahl_fit(w, s, 4), 0.1, 1e-6);
-    EXPECT_TRUE(std::isnan(cb_sync_efficiency_knee(w, s, 4, 0.5)));
+    EXPECT_TRUE(std::isnan(cb_stats_efficiency_knee(w, s, 4, 0.5)));
     // Perfect scaling never falls below any threshold under 1.
     double ideal[4] = {3, 1, 4, 2};
-    EXPECT_TRUE(std::isnan(cb_sync_efficiency_knee(w, ideal, 4, 0.99)));
+    EXPECT_TRUE(std::isnan(cb_stats_efficiency_knee(w, ideal, 4, 0.99)));
 }
 
 } // namespace

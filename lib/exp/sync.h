@@ -1,5 +1,5 @@
-#ifndef CB_SYNC_EXP_H
-#define CB_SYNC_EXP_H
+#ifndef CB_SYNC_H
+#define CB_SYNC_H
 
 /* The measurable parts of the `sync` experiment (E4, E5, E6, E12 of the
  * tutorials), kept in the library so tests can call them:
@@ -126,45 +126,6 @@ typedef struct cb_sync_queue_result {
  * mutex and two condition variables; every item is delivered once and its
  * order checked. Returns 0 or a negative errno. */
 int cb_sync_queue_run(const cb_sync_queue_cfg_t *cfg, cb_sync_queue_result_t *res);
-
-/* ---- E8: pool completion callbacks ---- */
-
-typedef struct cb_sync_callbacks_cfg {
-    const cb_executor_t *executor; /* thread_pool or process_pool */
-    const cb_topo_t *topo;
-    const cb_pin_plan_t *plan; /* NULL: unpinned */
-    int workers;
-    size_t tasks;
-    uint64_t task_ns;     /* each task waits this long */
-    uint64_t callback_ns; /* each callback waits this long... */
-    long blocked;         /* ...except task `blocked`'s (-1: none), */
-    uint64_t blocked_ns;  /* which waits this long */
-} cb_sync_callbacks_cfg_t;
-
-typedef struct cb_sync_callbacks_result {
-    double wall_s;         /* the executor's run: submit to the last callback */
-    double callbacks_s;    /* the first task's end to the last callback's end */
-    double result_wait_s;  /* longest a finished task (other than the blocked
-                              one) waited for its callback to start */
-    int callback_peak;     /* most callbacks running at once */
-    size_t in_task_thread; /* callbacks run by the thread that ran their task */
-    size_t in_caller;      /* callbacks run by the thread that called run */
-} cb_sync_callbacks_result_t;
-
-/* Runs cfg->tasks waiting tasks on a pool with a waiting completion
- * callback, and times when each task ended and its callback started and
- * ended (one monotonic clock, shared memory, so process-pool workers can
- * report). The pool is started before and stopped after the timed run.
- * Returns 0, or a negative errno (-EIO: a task failed, returned a wrong
- * value or its callback did not run). */
-int cb_sync_callbacks_run(const cb_sync_callbacks_cfg_t *cfg, cb_sync_callbacks_result_t *res);
-
-/* ---- E7: scaling ---- */
-
-/* The smallest worker count whose efficiency (speedup / workers) is below
- * threshold, among n points (any order); NaN when none is. */
-double cb_sync_efficiency_knee(const double *workers, const double *speedup, size_t n,
-                               double threshold);
 
 #ifdef __cplusplus
 }

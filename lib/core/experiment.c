@@ -1,0 +1,389 @@
+#include "lib/core/experiment.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- flags ---- */
+
+typedef struct flag_ctx {
+    const cb_flag_t *f;
+    void *params;
+    unsigned char *given;
+} flag_ctx_t;
+
+static int set_flag(void *ctx, const char *arg, char *err, size_t len)
+{
+    const flag_ctx_t *c = ctx;
+    const cb_flag_t *f = c->f;
+    void *field = (char *)c->params + f->offset;
+    *c->given = 1;
+    switch (f->type) {
+    case CB_FLAG_T_BOOL:
+        *(int *)field = 1;
+        return 0;
+    case CB_FLAG_T_LONG:
+        return cb_parse_long(f->name, arg, (long)f->lo, (long)f->hi, field, err, len);
+    case CB_FLAG_T_DOUBLE:
+        return cb_parse_double(f->name, arg, f->lo, f->hi, field, err, len);
+    case CB_FLAG_T_CUSTOM:
+        return f->parse(field, arg, err, len);
+    }
+    return -1;
+}
+
+static void apply_defaults(const cb_experiment_def_t *d, void *params, const unsigned char *given,
+                           int quick)
+{
+    for (size_t i = 0; i < d->nflags; i++) {
+        const cb_flag_t *f = &d->flags[i];
+        double v = quick ? f->quick : f->def;
+        if (given[i] || isnan(v))
+            continue;
+        void *field = (char *)params + f->offset;
+        if (f->type == CB_FLAG_T_LONG)
+            *(long *)field = (long)v;
+        else if (f->type == CB_FLAG_T_DOUBLE)
+            *(double *)field = v;
+    }
+}
+
+static int meta_flags(cb_exp_t *x)
+{
+    for (size_t i = 0; i < x->def->nflags; i++) {
+        const cb_flag_t *f = &x->def->flags[i];
+        const void *field = (const char *)x->params + f->offset;
+        char buf[512] = "";
+        switch (f->type) {
+        case CB_FLAG_T_BOOL:
+            snprintf(buf, sizeof(buf), "%d", *(const int *)field);
+            break;
+        case CB_FLAG_T_LONG:
+            snprintf(buf, sizeof(buf), "%ld", *(const long *)field);
+            break;
+        case CB_FLAG_T_DOUBLE:
+            snprintf(buf, sizeof(buf), "%g", *(const double *)field);
+            break;
+        case CB_FLAG_T_CUSTOM:
+            if (!f->format)
+                continue;
+            f->format(field, buf, sizeof(buf));
+            break;
+        }
+        if (cb_exp_meta(x, f->field, "%s", buf) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int cb_exp_given(const cb_exp_t *x, const char *flag)
+{
+    for (size_t i = 0; i < x->def->nflags; i++)
+        if (strcmp(x->def->flags[i].name, flag) == 0)
+            return x->given[i];
+    return 0;
+}
+
+int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
+{
+    char **m = realloc(x->meta, (x->nmeta + 3) * sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    x->meta = m;
+    va_list ap;
+    va_start(ap, fmt);
+    char *v = NULL;
+    int n = vasprintf(&v, fmt, ap);
+    va_end(ap);
+    char *k = strdup(key);
+    if (n < 0 || !k) {
+        free(k);
+        if (n >= 0)
+            free(v);
+        return -ENOMEM;
+    }
+    m[x->nmeta++] = k;
+    m[x->nmeta++] = v;
+    m[x->nmeta] = NULL;
+    x->run.meta = (const char *const *)m; /* the runner writes them at the end */
+    return 0;
+}
+
+/* ---- axes ---- */
+
+int cb_name_in(const char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, name) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t axis_names(const cb_axis_t *a, const cb_name_t **out)
+{
+    if (a->names_fn)
+        return a->names_fn(out);
+    *out = a->names;
+    return a->n;
+}
+
+/* The names an axis accepts (all), or its defaults, NULL-terminated and
+ * pointing into the axis's table. */
+static const char **axis_list(const cb_axis_t *a, int defaults_only)
+{
+    const cb_name_t *names;
+    size_t n = axis_names(a, &names);
+    const char **l = calloc(n + 1, sizeof(*l));
+    size_t k = 0;
+    for (size_t i = 0; l && i < n; i++) {
+        const char *nm = names[i].name;
+        if (defaults_only && (names[i].hidden || (a->defaults && !cb_name_in(a->defaults, nm)) ||
+                              (a->is_default && !a->is_default(nm))))
+            continue;
+        l[k++] = nm;
+    }
+    return l;
+}
+
+static void print_axis(const char *heading, const cb_axis_t *a, int hidden, FILE *out)
+{
+    const cb_name_t *names;
+    size_t n = axis_names(a, &names), shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (names[i].hidden != hidden)
+            continue;
+        if (shown++ == 0)
+            fprintf(out, "%s%s:\n", hidden ? "\n" : "", heading);
+        const char *why = names[i].unavailable ? names[i].unavailable() : NULL;
+        fprintf(out, "  %-18s %s%s%s\n", names[i].name, names[i].summary,
+                why ? " -- unavailable: " : "", why ? why : "");
+    }
+}
+
+void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out)
+{
+    print_axis("executors", &def->executors, 0, out);
+    fprintf(out, "\n");
+    print_axis("workloads", &def->workloads, 0, out);
+    print_axis("workloads for testing the harness itself (never run by default)", &def->workloads,
+               1, out);
+}
+
+/* ---- pins and plans ---- */
+
+static size_t pins_given(cb_exp_t *x, cb_pin_choice_t *out)
+{
+    out[0] = (cb_pin_choice_t){x->opts.pin, cb_runner_pin_name(&x->opts)};
+    return 1;
+}
+
+size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out)
+{
+    size_t n = pins_given(x, out);
+    if (x->opts.pin != CB_PIN_NONE)
+        out[n++] = (cb_pin_choice_t){CB_PIN_NONE, "none"};
+    return n;
+}
+
+const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int workers)
+{
+    if (x->nplans == x->cap_plans) {
+        size_t cap = x->cap_plans ? 2 * x->cap_plans : 16;
+        cb_pin_plan_t *p = realloc(x->plans, cap * sizeof(*p));
+        if (!p) {
+            fprintf(stderr, "%s: out of memory\n", x->def->name);
+            return NULL;
+        }
+        x->plans = p;
+        x->cap_plans = cap;
+    }
+    cb_opts_t o = x->opts;
+    if (pin)
+        o.pin = pin->policy;
+    if (cb_runner_plan(&o, x->topo, workers, &x->plans[x->nplans]) != 0)
+        return NULL;
+    return &x->plans[x->nplans++];
+}
+
+/* ---- the main ---- */
+
+typedef struct built {
+    cb_config_t *cfgs;
+    char *ctx;
+    size_t n;
+} built_t;
+
+static void free_exp(cb_exp_t *x)
+{
+    for (size_t i = 0; i < x->nplans; i++)
+        cb_pin_plan_free(&x->plans[i]);
+    free(x->plans);
+    for (size_t i = 0; i < x->nmeta; i++)
+        free(x->meta[i]);
+    free(x->meta);
+    free(x->workers);
+    free(x->out_dir);
+    free(x->params);
+    free(x->given);
+    if (x->topo)
+        cb_topo_free(x->topo);
+    cb_cli_free(&x->opts);
+}
+
+/* Enumerates the points; each build() fills at most one configuration.
+ * Returns 0, CB_EXIT_USAGE or a negative errno. */
+static int build_all(cb_exp_t *x, built_t *b)
+{
+    const cb_experiment_def_t *d = x->def;
+    cb_pin_choice_t pins[4];
+    size_t np = d->pins ? d->pins(x, pins) : pins_given(x, pins);
+    size_t nv = d->variants ? d->variants(x) : 1;
+    const char **dex = axis_list(&d->executors, 1), **dwl = axis_list(&d->workloads, 1);
+    size_t ne, nw;
+    const char *const *sel = cb_cli_names(x->opts.executors, dex, &ne);
+    const char *const *wls = cb_cli_names(x->opts.workloads, dwl, &nw);
+    /* The reference first, then the selection without it. */
+    const char **execs = calloc(ne + 2, sizeof(*execs));
+    size_t k0 = 0;
+    if (execs && d->executors.always)
+        execs[k0++] = d->executors.always;
+    for (size_t i = 0; execs && i < ne; i++)
+        if (!d->executors.always || strcmp(sel[i], d->executors.always) != 0)
+            execs[k0++] = sel[i];
+    ne = k0;
+    size_t cap = np * ne * nw * x->nworkers * nv + 1;
+    b->cfgs = calloc(cap, sizeof(*b->cfgs));
+    b->ctx = calloc(cap, d->ctx_size ? d->ctx_size : 1);
+    int rc = !dex || !dwl || !execs || !b->cfgs || !b->ctx ? -ENOMEM : 0;
+    for (size_t pi = 0; pi < np && rc == 0; pi++)
+        for (size_t wi = 0; wi < nw && rc == 0; wi++)
+            for (size_t ei = 0; ei < ne && rc == 0; ei++)
+                for (size_t k = 0; k < x->nworkers && rc == 0; k++)
+                    for (size_t v = 0; v < nv && rc == 0; v++) {
+                        cb_point_t pt = {execs[ei], wls[wi], x->workers[k], k, v, &pins[pi]};
+                        cb_config_t *c = &b->cfgs[b->n];
+                        c->ctx = b->ctx + b->n * d->ctx_size;
+                        rc = d->build(x, &pt, c);
+                        if (rc == CB_BUILD_ADD)
+                            b->n++;
+                        else if (rc == CB_BUILD_SKIP)
+                            rc = 0, memset(c->ctx, 0, d->ctx_size), *c = (cb_config_t){0};
+                    }
+    free(execs);
+    free(dex);
+    free(dwl);
+    return rc;
+}
+
+static int per_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
+{
+    (void)o;
+    cb_exp_t *x = ctx;
+    return x->def->per_rep(x, rep, r);
+}
+
+static void verdict(const cb_results_t *r, FILE *out, void *ctx)
+{
+    cb_exp_t *x = ctx;
+    x->def->verdict(x, r, out);
+}
+
+int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
+{
+    cb_exp_t x = {.def = d, .argv0 = argv[0]};
+    built_t b = {0};
+    int rc = CB_EXIT_NORUN;
+    x.params = calloc(1, d->params_size ? d->params_size : 1);
+    x.given = calloc(d->nflags + 1, 1);
+    cb_cli_extra_t *extra = calloc(d->nflags + 1, sizeof(*extra));
+    flag_ctx_t *fctx = calloc(d->nflags + 1, sizeof(*fctx));
+    const char **all_e = axis_list(&d->executors, 0), **all_w = axis_list(&d->workloads, 0);
+    if (!x.params || !x.given || !extra || !fctx || !all_e || !all_w) {
+        fprintf(stderr, "%s: could not run: out of memory\n", d->name);
+        goto out_nocli;
+    }
+    for (size_t i = 0; i < d->nflags; i++) {
+        fctx[i] = (flag_ctx_t){&d->flags[i], x.params, &x.given[i]};
+        extra[i] = (cb_cli_extra_t){d->flags[i].name,
+                                    d->flags[i].type != CB_FLAG_T_BOOL,
+                                    d->flags[i].metavar,
+                                    d->flags[i].help,
+                                    set_flag,
+                                    &fctx[i]};
+    }
+    cb_cli_spec_t spec = {
+        .prog = d->name,
+        .summary = d->summary,
+        .extra = extra,
+        .nextra = d->nflags,
+        .executor_names = all_e,
+        .workload_names = all_w,
+    };
+    rc = cb_runner_start(&spec, argc, argv, &x.opts, &x.topo);
+    if (rc >= 0) {
+        x.topo = NULL; /* the options are freed already */
+        memset(&x.opts, 0, sizeof(x.opts));
+        goto out_nocli;
+    }
+    if (x.opts.list) {
+        cb_exp_print_list(d, stdout);
+        rc = CB_EXIT_OK;
+        goto out;
+    }
+    apply_defaults(d, x.params, x.given, x.opts.quick);
+    x.run = (cb_experiment_t){
+        .name = d->name,
+        .reps = x.opts.quick && d->quick_reps ? d->quick_reps : d->reps,
+        .warmup = d->warmup,
+        .timeout_s = d->timeout_s,
+        .derive_speedup = d->derive_speedup,
+    };
+    x.out_dir = cb_cli_out_dir(&x.opts);
+    x.workers = d->worker_counts ? d->worker_counts(&x, &x.nworkers)
+                                 : cb_cli_worker_counts(&x.opts, x.topo, &x.nworkers);
+    rc = CB_EXIT_NORUN;
+    if (!x.out_dir || !x.workers || meta_flags(&x) < 0) {
+        fprintf(stderr, "%s: could not run: out of memory\n", d->name);
+        goto out;
+    }
+    if (d->prepare && (rc = d->prepare(&x)) >= 0)
+        goto out;
+    rc = build_all(&x, &b);
+    if (rc < 0) {
+        fprintf(stderr, "%s: could not run: %s\n", d->name, strerror(-rc));
+        rc = CB_EXIT_NORUN;
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    if (b.n == 0) {
+        fprintf(stderr,
+                "%s: nothing to run: no configuration matches these --executors and "
+                "--workloads (see --list)\n",
+                d->name);
+        rc = CB_EXIT_USAGE;
+        goto out;
+    }
+    x.run.configs = b.cfgs;
+    x.run.nconfigs = b.n;
+    x.run.per_rep = d->per_rep ? per_rep : NULL;
+    x.run.per_rep_ctx = &x;
+    x.run.verdict = d->verdict ? verdict : NULL;
+    x.run.verdict_ctx = &x;
+    x.run.meta = (const char *const *)x.meta;
+    rc = cb_runner_run(&x.run, &x.opts, x.topo, argc, argv);
+out:
+    if (d->finish)
+        d->finish(&x);
+out_nocli:
+    free(b.cfgs);
+    free(b.ctx);
+    free(extra);
+    free(fctx);
+    free(all_e);
+    free(all_w);
+    free_exp(&x);
+    return rc;
+}

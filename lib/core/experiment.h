@@ -1,0 +1,211 @@
+#ifndef CB_EXPERIMENT_H
+#define CB_EXPERIMENT_H
+
+/* One experiment, one declaration.
+ *
+ * A bench binary declares what is its own: its flags (typed rows: name,
+ * field, range, default, --quick default, help; the meta key is the field's
+ * name), its axes (the names --executors and --workloads accept, each with
+ * a summary, from a registry), how one point of the axes becomes a
+ * configuration, and its verdict. cb_experiment_main does the rest, the same
+ * for every experiment: parsing, --help, --list, defaults, the pin plans,
+ * meta (every flag's value, without a line of code), the run, the verdict,
+ * and freeing on every path.
+ *
+ *   static const cb_flag_t flags[] = {
+ *       CB_FLAG_DOUBLE(params_t, hold_us, "hold-us", "US", 0, 1e8, 2000, 1000, "..."),
+ *   };
+ *   const cb_experiment_def_t def = {.name = "sync", .flags = flags, ...};
+ *   CB_EXPERIMENT_MAIN(def)
+ *
+ * Points are enumerated pin choice x workload x executor x worker count x
+ * variant (in that nesting); build() turns each into at most one
+ * configuration. */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/core/cli.h"
+#include "lib/core/results.h"
+#include "lib/core/runner.h"
+#include "lib/core/topo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- flags ---- */
+
+typedef enum {
+    CB_FLAG_T_BOOL,   /* int field, 0 or 1; takes no argument */
+    CB_FLAG_T_LONG,   /* long field in [lo, hi] */
+    CB_FLAG_T_DOUBLE, /* double field in [lo, hi] */
+    CB_FLAG_T_CUSTOM, /* parse / format hooks over the field */
+} cb_flag_type_t;
+
+typedef struct cb_flag {
+    const char *name;  /* "hold-us", without "--" */
+    const char *field; /* "hold_us": the meta key */
+    cb_flag_type_t type;
+    size_t offset;       /* offsetof(params, field) */
+    double lo, hi;       /* LONG, DOUBLE: the allowed range */
+    double def, quick;   /* defaults without and with --quick (NAN: none, the field stays 0) */
+    const char *metavar; /* "US" */
+    const char *help;    /* one line */
+    /* CUSTOM: parse arg into the field (0, or -1 after writing the one-line
+     * reason to err), and format the field for meta (NULL: not recorded). */
+    int (*parse)(void *field, const char *arg, char *err, size_t errlen);
+    void (*format)(const void *field, char *buf, size_t len);
+} cb_flag_t;
+
+#define CB_FLAG_BOOL(T, f, n, h)                                                                   \
+    {                                                                                              \
+        .name = n, .field = #f, .type = CB_FLAG_T_BOOL, .offset = offsetof(T, f), .def = 0,        \
+        .quick = 0, .help = h                                                                      \
+    }
+#define CB_FLAG_LONG(T, f, n, mv, l, hi_, d, q, h)                                                 \
+    {                                                                                              \
+        .name = n, .field = #f, .type = CB_FLAG_T_LONG, .offset = offsetof(T, f), .lo = l,         \
+        .hi = hi_, .def = d, .quick = q, .metavar = mv, .help = h                                  \
+    }
+#define CB_FLAG_DOUBLE(T, f, n, mv, l, hi_, d, q, h)                                               \
+    {                                                                                              \
+        .name = n, .field = #f, .type = CB_FLAG_T_DOUBLE, .offset = offsetof(T, f), .lo = l,       \
+        .hi = hi_, .def = d, .quick = q, .metavar = mv, .help = h                                  \
+    }
+#define CB_FLAG_CUSTOM(T, f, n, mv, p, fmt, h)                                                     \
+    {                                                                                              \
+        .name = n, .field = #f, .type = CB_FLAG_T_CUSTOM, .offset = offsetof(T, f), .def = NAN,    \
+        .quick = NAN, .metavar = mv, .help = h, .parse = p, .format = fmt                          \
+    }
+
+/* ---- axes ---- */
+
+/* One name an axis accepts, as --list shows it. */
+typedef struct cb_name {
+    const char *name;
+    const char *summary;
+    const char *(*unavailable)(void); /* NULL, or why not on this host */
+    int hidden;                       /* 1: listed apart, never a default (fault_*) */
+} cb_name_t;
+
+/* A list of names: a table of the experiment's own, or one a registry
+ * builds (names_fn). */
+typedef struct cb_axis {
+    const cb_name_t *names;
+    size_t n;
+    size_t (*names_fn)(const cb_name_t **out);
+    /* The default selection when the flag is not given: NULL: every name
+     * that is not hidden; else a NULL-terminated list, or a filter. */
+    const char *const *defaults;
+    int (*is_default)(const char *name);
+    /* A name run first whether or not it is selected (the speedup
+     * reference), or NULL. */
+    const char *always;
+} cb_axis_t;
+
+/* One pin choice of a run: its policy and the pin column's value. */
+typedef struct cb_pin_choice {
+    cb_pin_policy_t policy;
+    const char *name;
+} cb_pin_choice_t;
+
+typedef struct cb_exp cb_exp_t;
+
+/* One point of the axes. */
+typedef struct cb_point {
+    const char *executor, *workload;
+    long workers;   /* one of the worker counts */
+    size_t wi;      /* its index in the list */
+    size_t variant; /* 0 .. variants() - 1 */
+    const cb_pin_choice_t *pin;
+} cb_point_t;
+
+enum {
+    CB_BUILD_ADD = 0,  /* build() filled the configuration */
+    CB_BUILD_SKIP = 1, /* no configuration at this point */
+};
+
+typedef struct cb_experiment_def {
+    const char *name;    /* "sync": the binary, the files' stem, plots/NAME.gp */
+    const char *summary; /* one paragraph for --help */
+    const cb_flag_t *flags;
+    size_t nflags;
+    size_t params_size; /* the struct the flags' offsets point into */
+    size_t ctx_size;    /* per-configuration context, zeroed, as cfg->ctx */
+    cb_axis_t executors, workloads;
+    int reps, quick_reps, warmup; /* quick_reps 0: reps */
+    double timeout_s;
+    int derive_speedup;
+    /* Optional hooks. prepare: after parsing and defaults, before the
+     * points (calibrations, checks, extra meta); returns -1 to go on or an
+     * exit status (after printing why). */
+    int (*prepare)(cb_exp_t *x);
+    /* The worker counts (default: --workers, or the detected cores / PUs). */
+    long *(*worker_counts)(cb_exp_t *x, size_t *n);
+    /* The pin choices, up to 4 (default: the --pin policy alone). */
+    size_t (*pins)(cb_exp_t *x, cb_pin_choice_t *out);
+    size_t (*variants)(cb_exp_t *x); /* default 1 */
+    /* Required: one point -> cfg (its key, metrics, measure; ctx is set).
+     * Returns CB_BUILD_ADD, CB_BUILD_SKIP, CB_EXIT_USAGE (after printing
+     * the line) or a negative errno. */
+    int (*build)(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg);
+    int (*per_rep)(cb_exp_t *x, int rep, cb_results_t *r);
+    void (*verdict)(cb_exp_t *x, const cb_results_t *r, FILE *out);
+    void (*finish)(cb_exp_t *x); /* frees what prepare took */
+} cb_experiment_def_t;
+
+/* What the hooks see of a run. */
+struct cb_exp {
+    const cb_experiment_def_t *def;
+    cb_opts_t opts;
+    cb_topo_t *topo;
+    void *params;  /* def->params_size bytes, flags applied */
+    long *workers; /* the worker counts */
+    size_t nworkers;
+    char *out_dir;
+    const char *argv0;
+    cb_experiment_t run; /* reps, timeout, ... as prepare may change them */
+    void *user;          /* prepare's own state, freed by finish */
+    /* private */
+    unsigned char *given; /* one per flag */
+    char **meta;          /* key, value pairs, NULL-terminated */
+    size_t nmeta;
+    cb_pin_plan_t *plans;
+    size_t nplans, cap_plans;
+};
+
+/* The whole main() of an experiment. */
+int cb_experiment_main(const cb_experiment_def_t *def, int argc, char **argv);
+#define CB_EXPERIMENT_MAIN(def)                                                                    \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return cb_experiment_main(&(def), argc, argv);                                             \
+    }
+
+/* 1 when the named flag was given on the command line. */
+int cb_exp_given(const cb_exp_t *x, const char *flag);
+
+/* Adds a meta key (copied). Returns 0 or -ENOMEM. */
+int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The pin plan for a worker count under a pin choice (NULL: the --pin
+ * policy), owned by the run. Returns NULL after printing why (then return
+ * CB_EXIT_USAGE from build). */
+const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int workers);
+
+/* Pin choices for experiments that also run unpinned rows: the --pin
+ * policy, then none (just none when --pin none). */
+size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out);
+
+/* 1 when name is in the NULL-terminated list. */
+int cb_name_in(const char *const *list, const char *name);
+
+/* Prints the --list of an experiment's axes. */
+void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,185 @@
+#include "lib/exp/pyref.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/core/helper.h"
+
+static const char *no_python(void)
+{
+    static char why[64];
+    char *py = cb_helper_find("python3");
+    snprintf(why, sizeof(why), "python3 not found on PATH");
+    free(py);
+    return py ? NULL : why;
+}
+
+/* The registry of the CPython rows: what scripts/python_reference.py runs. */
+static const cb_name_t py_names[] = {
+    {"py_serial", "CPython: the tasks one after another", no_python, 0},
+    {"py_thread", "CPython: one threading.Thread per task", no_python, 0},
+    {"py_process", "CPython: one multiprocessing.Process per task", no_python, 0},
+    {"py_thread_pool", "CPython: concurrent.futures.ThreadPoolExecutor(W)", no_python, 0},
+    {"py_process_pool", "CPython: concurrent.futures.ProcessPoolExecutor(W)", no_python, 0},
+    {"py_asyncio", "CPython: one asyncio task per task on one event loop", no_python, 0},
+};
+
+size_t cb_pyref_names(const cb_name_t **out)
+{
+    *out = py_names;
+    return sizeof(py_names) / sizeof(py_names[0]);
+}
+
+int cb_pyref_is_py(const char *name)
+{
+    return strncmp(name, "py_", 3) == 0;
+}
+
+void cb_pyref_select(char *list, size_t len, const char *name)
+{
+    size_t l = strlen(list), n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return;
+    snprintf(list + l, len - l, "%s%s", l ? "," : "", name);
+}
+
+/* The workers column python_reference.py writes for each executor. */
+static long py_workers(const char *e, const cb_pyref_t *p)
+{
+    if (strcmp(e, "py_serial") == 0 || strcmp(e, "py_asyncio") == 0)
+        return 1;
+    if (strcmp(e, "py_thread") == 0 || strcmp(e, "py_process") == 0)
+        return p->tasks;
+    return p->workers;
+}
+
+static int add_skipped(cb_results_t *r, int rep, const cb_pyref_t *p, const char *why)
+{
+    char execs[sizeof(p->execs)], *save = NULL;
+    snprintf(execs, sizeof(execs), "%s", p->execs);
+    for (char *e = strtok_r(execs, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+        char wls[sizeof(p->wls)], *s2 = NULL;
+        snprintf(wls, sizeof(wls), "%s", p->wls);
+        for (char *w = strtok_r(wls, ",", &s2); w; w = strtok_r(NULL, ",", &s2)) {
+            cb_sample_t s = {
+                .key = {p->experiment, e, w, py_workers(e, p), p->tasks, "none"},
+                .rep = rep,
+                .metric = "wall_s",
+                .value = NAN,
+                .unit = "s",
+                .status = CB_SKIPPED,
+                .detail = why,
+            };
+            if (cb_results_add(r, &s) < 0)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The last non-empty line of a file (the script's reason when it fails). */
+static void last_line(const char *path, char *out, size_t len)
+{
+    char line[160];
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (line[0] != '\n')
+            snprintf(out, len, "%s", line);
+    if (f)
+        fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
+{
+    if (p->why)
+        return rep < 0 ? 0 : add_skipped(r, rep, p, p->why);
+    /* The script's CSV goes to a temp file (TMPDIR: the test sandbox's under
+     * bazel test). */
+    const char *td = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s/cb_pyref_XXXXXX", td && *td ? td : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    char tasks[32], iters[32], io[32], jit[32], workers[32], out[256];
+    snprintf(tasks, sizeof(tasks), "%ld", p->tasks);
+    snprintf(iters, sizeof(iters), "%llu", (unsigned long long)p->py_iters);
+    snprintf(io, sizeof(io), "%.17g", p->io_ms);
+    snprintf(jit, sizeof(jit), "%.17g", p->io_jitter);
+    snprintf(workers, sizeof(workers), "%ld", p->workers);
+    char *argv[] = {p->python,     p->script, "--tasks", tasks,         "--cpu-iters",
+                    iters,         "--io-ms", io,        "--io-jitter", jit,
+                    "--workers",   workers,   "--reps",  "1",           "--warmup",
+                    "0",           "--out",   tmp,       "--executors", p->execs,
+                    "--workloads", p->wls,    "--seed",  "1",           NULL};
+    char errpath[sizeof(tmp) + 8];
+    snprintf(errpath, sizeof(errpath), "%s.err", tmp);
+    int rc = cb_helper_run(argv, out, sizeof(out), errpath);
+    char why[256] = "";
+    if (rc != 0) {
+        char last[160];
+        last_line(errpath, last, sizeof(last));
+        snprintf(why, sizeof(why), "python_reference.py failed (status %d): %s", rc, last);
+    }
+    unlink(errpath);
+    cb_results_t *py = NULL;
+    if (rc == 0 && rep >= 0) {
+        char err[256];
+        py = cb_results_new();
+        if (!py || cb_results_read_raw(py, tmp, err, sizeof(err)) < 0)
+            snprintf(why, sizeof(why), "python_reference.py wrote an unreadable CSV");
+    }
+    unlink(tmp);
+    if (rep < 0 || why[0]) {
+        cb_results_free(py);
+        return rep < 0 ? 0 : add_skipped(r, rep, p, why);
+    }
+    for (size_t i = 0; i < cb_results_count(py); i++) {
+        cb_sample_t s = *cb_results_get(py, i);
+        s.rep = rep;
+        if (cb_results_add(r, &s) < 0) {
+            cb_results_free(py);
+            return -ENOMEM;
+        }
+    }
+    cb_results_free(py);
+    return 0;
+}
+
+void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
+{
+    p->python = cb_helper_find("python3");
+    p->script = cb_runner_find_data(argv0, "scripts/python_reference.py");
+    if (!p->python) {
+        p->why = "python3 not found on PATH";
+        return;
+    }
+    if (!p->script) {
+        p->why = "scripts/python_reference.py not found";
+        return;
+    }
+    /* The script measures its own rate: --calibrate SECONDS prints the
+     * increments that take that long. */
+    char secs[32], out[256];
+    snprintf(secs, sizeof(secs), "%g", c_task_s);
+    char *argv[] = {p->python, p->script, "--calibrate", secs, NULL};
+    if (cb_helper_run(argv, out, sizeof(out), "/dev/null") == 0)
+        p->py_iters = strtoull(out, NULL, 10);
+    if (p->py_iters == 0)
+        p->why = "python_reference.py --calibrate failed";
+}
+
+void cb_pyref_free(cb_pyref_t *p)
+{
+    free(p->python);
+    free(p->script);
+    p->python = p->script = NULL;
+}

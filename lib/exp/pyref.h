@@ -1,0 +1,52 @@
+#ifndef CB_PYREF_H
+#define CB_PYREF_H
+
+/* The CPython reference: scripts/python_reference.py runs the same tasks
+ * with CPython's own constructs (threading, multiprocessing,
+ * concurrent.futures, asyncio) once per repetition, as a tracked child, and
+ * its rows (executors py_*) join the C rows of the same repetition. */
+
+#include <stdint.h>
+
+#include "lib/core/experiment.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The py_* executors, for an axis (names_fn). */
+size_t cb_pyref_names(const cb_name_t **out);
+
+/* 1 when name is a py_* executor. */
+int cb_pyref_is_py(const char *name);
+
+typedef struct cb_pyref {
+    const char *experiment;
+    char *python; /* NULL: not found */
+    char *script;
+    char execs[256], wls[128]; /* comma lists selected */
+    long tasks, workers;
+    uint64_t py_iters; /* Python increments per task, for comparable task time */
+    double io_ms, io_jitter;
+    const char *why; /* set when the rows are skipped */
+} cb_pyref_t;
+
+/* Finds python3 and the script, and sizes the Python cpu task to about
+ * c_task_s seconds with the script's own calibration. A missing python3
+ * or script, or a failed calibration, leaves p->why set (the rows are then
+ * recorded `skipped`). */
+void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s);
+
+/* Adds the py_* executor or workload name to the selection (once). */
+void cb_pyref_select(char *list, size_t len, const char *name);
+
+/* Runs the reference once (rep < 0: a warm-up, no rows) and adds its rows.
+ * Returns 0 or a negative errno. */
+int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r);
+
+void cb_pyref_free(cb_pyref_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
