@@ -47,6 +47,8 @@ static int prepare(cb_exp_t *x)
         .io_jitter = p->io_jitter,
     };
     x->user = &py;
+    /* Replaced once the reference is sized (a later key wins). */
+    cb_exp_meta(x, "python_cpu_iters", "0");
     return -1;
 }
 
@@ -63,7 +65,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         }
         return CB_BUILD_SKIP;
     }
-    int serial = strncmp(pt->executor, "serial", 6) == 0;
+    int serial = strcmp(pt->executor, "serial") == 0;
     if (serial && pt->wi > 0)
         return CB_BUILD_SKIP; /* one serial row per workload: the speedup reference */
     const cb_wl_params_t wp = {

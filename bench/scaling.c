@@ -67,10 +67,14 @@ static long *worker_counts(cb_exp_t *x, size_t *n)
     long *c = malloc((cap + 1) * sizeof(*c));
     for (size_t i = 0; c && o->workers_kind == CB_WORKERS_LIST && i < o->nworkers; i++)
         c[k++] = o->workers[i];
-    for (long w = 1; c && o->workers_kind != CB_WORKERS_LIST && w <= top + 2; w++)
-        c[k++] = w <= top ? w : (w == top + 1 ? cores : 5 * cores);
     if (!c)
         return NULL;
+    if (o->workers_kind != CB_WORKERS_LIST) {
+        for (long w = 1; w <= top; w++)
+            c[k++] = w;
+        c[k++] = cores;
+        c[k++] = 5 * cores;
+    }
     qsort(c, k, sizeof(*c), cmp_long);
     *n = 0;
     for (size_t i = 0; i < k; i++)
@@ -82,10 +86,8 @@ static long *worker_counts(cb_exp_t *x, size_t *n)
 /* Pinned compact and scatter, or the --pin given. */
 static size_t pins(cb_exp_t *x, cb_pin_choice_t *out)
 {
-    if (x->opts.pin_arg) {
-        out[0] = (cb_pin_choice_t){x->opts.pin, cb_runner_pin_name(&x->opts)};
-        return 1;
-    }
+    if (x->opts.pin_arg)
+        return cb_exp_pins_given(x, out);
     out[0] = (cb_pin_choice_t){CB_PIN_COMPACT, "compact"};
     out[1] = (cb_pin_choice_t){CB_PIN_SCATTER, "scatter"};
     return 2;

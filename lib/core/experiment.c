@@ -78,14 +78,6 @@ static int meta_flags(cb_exp_t *x)
     return 0;
 }
 
-int cb_exp_given(const cb_exp_t *x, const char *flag)
-{
-    for (size_t i = 0; i < x->def->nflags; i++)
-        if (strcmp(x->def->flags[i].name, flag) == 0)
-            return x->given[i];
-    return 0;
-}
-
 int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
 {
     char **m = realloc(x->meta, (x->nmeta + 3) * sizeof(*m));
@@ -113,7 +105,7 @@ int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
 
 /* ---- axes ---- */
 
-int cb_name_in(const char *const *list, const char *name)
+static int cb_name_in(const char *const *list, const char *name)
 {
     for (; list && *list; list++)
         if (strcmp(*list, name) == 0)
@@ -173,7 +165,7 @@ void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out)
 
 /* ---- pins and plans ---- */
 
-static size_t pins_given(cb_exp_t *x, cb_pin_choice_t *out)
+size_t cb_exp_pins_given(cb_exp_t *x, cb_pin_choice_t *out)
 {
     out[0] = (cb_pin_choice_t){x->opts.pin, cb_runner_pin_name(&x->opts)};
     return 1;
@@ -181,7 +173,7 @@ static size_t pins_given(cb_exp_t *x, cb_pin_choice_t *out)
 
 size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out)
 {
-    size_t n = pins_given(x, out);
+    size_t n = cb_exp_pins_given(x, out);
     if (x->opts.pin != CB_PIN_NONE)
         out[n++] = (cb_pin_choice_t){CB_PIN_NONE, "none"};
     return n;
@@ -238,7 +230,7 @@ static int build_all(cb_exp_t *x, built_t *b)
 {
     const cb_experiment_def_t *d = x->def;
     cb_pin_choice_t pins[4];
-    size_t np = d->pins ? d->pins(x, pins) : pins_given(x, pins);
+    size_t np = d->pins ? d->pins(x, pins) : cb_exp_pins_given(x, pins);
     size_t nv = d->variants ? d->variants(x) : 1;
     const char **dex = axis_list(&d->executors, 1), **dwl = axis_list(&d->workloads, 1);
     size_t ne, nw;

@@ -183,9 +183,6 @@ int cb_experiment_main(const cb_experiment_def_t *def, int argc, char **argv);
         return cb_experiment_main(&(def), argc, argv);                                             \
     }
 
-/* 1 when the named flag was given on the command line. */
-int cb_exp_given(const cb_exp_t *x, const char *flag);
-
 /* Adds a meta key (copied). Returns 0 or -ENOMEM. */
 int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -195,12 +192,12 @@ int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
  * CB_EXIT_USAGE from build). */
 const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int workers);
 
+/* The default pin choice: the --pin policy alone. */
+size_t cb_exp_pins_given(cb_exp_t *x, cb_pin_choice_t *out);
+
 /* Pin choices for experiments that also run unpinned rows: the --pin
  * policy, then none (just none when --pin none). */
 size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out);
-
-/* 1 when name is in the NULL-terminated list. */
-int cb_name_in(const char *const *list, const char *name);
 
 /* Prints the --list of an experiment's axes. */
 void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out);

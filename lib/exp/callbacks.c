@@ -27,9 +27,10 @@ typedef struct cbx {
 size_t cb_callbacks_pool_names(const cb_name_t **out)
 {
     static cb_name_t names[16];
-    static size_t n, filled;
-    for (size_t i = 0; !filled && i < cb_executor_count; i++)
-        if (cb_executors[i]->callbacks && n < 15)
+    static size_t n;
+    static int filled;
+    for (size_t i = 0; !filled && i < cb_executor_count && n < 16; i++)
+        if (cb_executors[i]->callbacks)
             names[n++] = (cb_name_t){cb_executors[i]->name, cb_executors[i]->summary,
                                      cb_executors[i]->unavailable, 0};
     filled = 1;

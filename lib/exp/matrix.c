@@ -150,7 +150,8 @@ static void fill_exec_names(void)
     }
     nexec_c = nexec_names;
     const cb_name_t *py;
-    add_names(py, cb_pyref_names(&py));
+    size_t npy = cb_pyref_names(&py);
+    add_names(py, npy);
 }
 
 size_t cb_matrix_executor_names(const cb_name_t **out)
@@ -171,12 +172,10 @@ size_t cb_matrix_workload_names(const cb_name_t **out)
 {
     static cb_name_t names[MAX_NAMES];
     static size_t n;
-    for (size_t i = 0; n == 0 && i < cb_workload_count && i < MAX_NAMES; i++) {
-        const cb_workload_t *w = cb_workloads[i];
-        names[i] = (cb_name_t){w->name, w->summary, w->unavailable, w->fault};
-        if (i + 1 == cb_workload_count)
-            n = cb_workload_count;
-    }
+    if (n == 0)
+        for (size_t i = 0; i < cb_workload_count && i < MAX_NAMES; i++, n++)
+            names[i] = (cb_name_t){cb_workloads[i]->name, cb_workloads[i]->summary,
+                                   cb_workloads[i]->unavailable, cb_workloads[i]->fault};
     *out = names;
     return n;
 }

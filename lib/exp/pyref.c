@@ -11,11 +11,9 @@
 
 static const char *no_python(void)
 {
-    static char why[64];
     char *py = cb_helper_find("python3");
-    snprintf(why, sizeof(why), "python3 not found on PATH");
     free(py);
-    return py ? NULL : why;
+    return py ? NULL : "python3 not found on PATH";
 }
 
 /* The registry of the CPython rows: what scripts/python_reference.py runs. */
