@@ -177,48 +177,57 @@ fail:
     return -1;
 }
 
-static int parse_workers(const char *arg, cb_opts_t *o, char *err, size_t errlen)
+int cb_parse_long_list(const char *flag, const char *arg, long lo, long hi, const char *also,
+                       long **out, size_t *n, char *err, size_t errlen)
 {
-    if (strcmp(arg, "cores") == 0 || strcmp(arg, "pus") == 0) {
-        o->workers_kind = arg[0] == 'c' ? CB_WORKERS_CORES : CB_WORKERS_PUS;
-        return 0;
-    }
     size_t cap = 1;
     for (const char *p = arg; *p; p++)
         cap += *p == ',';
-    long *w = calloc(cap, sizeof(*w));
+    long *v = calloc(cap, sizeof(*v));
     char *copy = strdup(arg);
-    if (!w || !copy) {
-        free(w);
+    if (!v || !copy) {
+        free(v);
         free(copy);
-        snprintf(err, errlen, "--workers: out of memory");
+        snprintf(err, errlen, "--%s: out of memory", flag);
         return -1;
     }
-    size_t n = 0;
+    size_t k = 0;
     char *p = copy;
     for (;;) {
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
         char one[32];
-        if (cb_parse_long("workers", p, 1, MAX_WORKERS, &w[n], one, sizeof(one)) < 0) {
+        if (cb_parse_long(flag, p, lo, hi, &v[k], one, sizeof(one)) < 0) {
             snprintf(err, errlen,
-                     "--workers: bad value '%s' in '%s': expected counts from 1 to %ld separated "
-                     "by commas, or cores or pus",
-                     p, arg, MAX_WORKERS);
-            free(w);
+                     "--%s: bad value '%s' in '%s': expected counts from %ld to %ld separated "
+                     "by commas%s%s",
+                     flag, p, arg, lo, hi, also ? ", or " : "", also ? also : "");
+            free(v);
             free(copy);
             return -1;
         }
-        n++;
+        k++;
         if (!comma)
             break;
         p = comma + 1;
     }
     free(copy);
-    free(o->workers);
-    o->workers = w;
-    o->nworkers = n;
+    free(*out);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static int parse_workers(const char *arg, cb_opts_t *o, char *err, size_t errlen)
+{
+    if (strcmp(arg, "cores") == 0 || strcmp(arg, "pus") == 0) {
+        o->workers_kind = arg[0] == 'c' ? CB_WORKERS_CORES : CB_WORKERS_PUS;
+        return 0;
+    }
+    if (cb_parse_long_list("workers", arg, 1, MAX_WORKERS, "cores or pus", &o->workers,
+                           &o->nworkers, err, errlen) < 0)
+        return -1;
     o->workers_kind = CB_WORKERS_LIST;
     return 0;
 }

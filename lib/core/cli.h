@@ -105,6 +105,13 @@ int cb_parse_long(const char *flag, const char *s, long lo, long hi, long *out, 
 int cb_parse_double(const char *flag, const char *s, double lo, double hi, double *out, char *err,
                     size_t errlen);
 
+/* A comma list of counts, each within [lo, hi] (the one list parser: for
+ * --workers, --connections, ...). On success *out (freed first) is a new
+ * array of *n values; else -1 after writing "--flag: bad value 'X' in 'L':
+ * expected counts from LO to HI separated by commas[, or ALSO]" to err. */
+int cb_parse_long_list(const char *flag, const char *arg, long lo, long hi, const char *also,
+                       long **out, size_t *n, char *err, size_t errlen);
+
 /* Output directory: --out, else $BUILD_WORKSPACE_DIRECTORY/results under
  * `bazel run`, else ./results. Returned string is malloc'ed. */
 char *cb_cli_out_dir(const cb_opts_t *o);

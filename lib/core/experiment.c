@@ -28,17 +28,35 @@ static int set_flag(void *ctx, const char *arg, char *err, size_t len)
         return cb_parse_long(f->name, arg, (long)f->lo, (long)f->hi, field, err, len);
     case CB_FLAG_T_DOUBLE:
         return cb_parse_double(f->name, arg, f->lo, f->hi, field, err, len);
+    case CB_FLAG_T_LIST: {
+        cb_long_list_t *l = field;
+        return cb_parse_long_list(f->name, arg, (long)f->lo, (long)f->hi, NULL, &l->v, &l->n, err,
+                                  len);
+    }
     case CB_FLAG_T_CUSTOM:
         return f->parse(field, arg, err, len);
     }
     return -1;
 }
 
-static void apply_defaults(const cb_experiment_def_t *d, void *params, const unsigned char *given,
-                           int quick)
+/* Returns 0, or -1 when a default list does not parse (a bad declaration,
+ * named on stderr). */
+static int apply_defaults(const cb_experiment_def_t *d, void *params, const unsigned char *given,
+                          int quick)
 {
     for (size_t i = 0; i < d->nflags; i++) {
         const cb_flag_t *f = &d->flags[i];
+        const char *dl = quick && f->quick_list ? f->quick_list : f->def_list;
+        if (f->type == CB_FLAG_T_LIST && !given[i] && dl) {
+            cb_long_list_t *l = (cb_long_list_t *)((char *)params + f->offset);
+            char err[256];
+            if (cb_parse_long_list(f->name, dl, (long)f->lo, (long)f->hi, NULL, &l->v, &l->n, err,
+                                   sizeof(err)) < 0) {
+                fprintf(stderr, "%s: default of %s\n", d->name, err);
+                return -1;
+            }
+            continue;
+        }
         double v = quick ? f->quick : f->def;
         if (given[i] || isnan(v))
             continue;
@@ -48,6 +66,17 @@ static void apply_defaults(const cb_experiment_def_t *d, void *params, const uns
         else if (f->type == CB_FLAG_T_DOUBLE)
             *(double *)field = v;
     }
+    return 0;
+}
+
+static void free_lists(const cb_experiment_def_t *d, void *params)
+{
+    for (size_t i = 0; params && i < d->nflags; i++)
+        if (d->flags[i].type == CB_FLAG_T_LIST) {
+            cb_long_list_t *l = (cb_long_list_t *)((char *)params + d->flags[i].offset);
+            free(l->v);
+            *l = (cb_long_list_t){0};
+        }
 }
 
 static int meta_flags(cb_exp_t *x)
@@ -66,6 +95,13 @@ static int meta_flags(cb_exp_t *x)
         case CB_FLAG_T_DOUBLE:
             snprintf(buf, sizeof(buf), "%g", *(const double *)field);
             break;
+        case CB_FLAG_T_LIST: {
+            const cb_long_list_t *l = field;
+            size_t w = 0;
+            for (size_t k = 0; k < l->n && w < sizeof(buf); k++)
+                w += (size_t)snprintf(buf + w, sizeof(buf) - w, "%s%ld", k ? "," : "", l->v[k]);
+            break;
+        }
         case CB_FLAG_T_CUSTOM:
             if (!f->format)
                 continue;
@@ -217,6 +253,7 @@ static void free_exp(cb_exp_t *x)
     free(x->meta);
     free(x->workers);
     free(x->out_dir);
+    free_lists(x->def, x->params);
     free(x->params);
     free(x->given);
     if (x->topo)
@@ -324,7 +361,9 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         rc = CB_EXIT_OK;
         goto out;
     }
-    apply_defaults(d, x.params, x.given, x.opts.quick);
+    rc = CB_EXIT_NORUN;
+    if (apply_defaults(d, x.params, x.given, x.opts.quick) < 0)
+        goto out;
     x.run = (cb_experiment_t){
         .name = d->name,
         .reps = x.opts.quick && d->quick_reps ? d->quick_reps : d->reps,

@@ -40,18 +40,26 @@ typedef enum {
     CB_FLAG_T_BOOL,   /* int field, 0 or 1; takes no argument */
     CB_FLAG_T_LONG,   /* long field in [lo, hi] */
     CB_FLAG_T_DOUBLE, /* double field in [lo, hi] */
+    CB_FLAG_T_LIST,   /* cb_long_list_t field: a comma list of counts in [lo, hi] */
     CB_FLAG_T_CUSTOM, /* parse / format hooks over the field */
 } cb_flag_type_t;
+
+/* The field of a CB_FLAG_LIST: owned by the run (freed by cb_experiment_main). */
+typedef struct cb_long_list {
+    long *v;
+    size_t n;
+} cb_long_list_t;
 
 typedef struct cb_flag {
     const char *name;  /* "hold-us", without "--" */
     const char *field; /* "hold_us": the meta key */
     cb_flag_type_t type;
-    size_t offset;       /* offsetof(params, field) */
-    double lo, hi;       /* LONG, DOUBLE: the allowed range */
-    double def, quick;   /* defaults without and with --quick (NAN: none, the field stays 0) */
-    const char *metavar; /* "US" */
-    const char *help;    /* one line */
+    size_t offset;     /* offsetof(params, field) */
+    double lo, hi;     /* LONG, DOUBLE: the allowed range */
+    double def, quick; /* defaults without and with --quick (NAN: none, the field stays 0) */
+    const char *def_list, *quick_list; /* LIST: the defaults, as the flag would be given */
+    const char *metavar;               /* "US" */
+    const char *help;                  /* one line */
     /* CUSTOM: parse arg into the field (0, or -1 after writing the one-line
      * reason to err), and format the field for meta (NULL: not recorded). */
     int (*parse)(void *field, const char *arg, char *err, size_t errlen);
@@ -72,6 +80,12 @@ typedef struct cb_flag {
     {                                                                                              \
         .name = n, .field = #f, .type = CB_FLAG_T_DOUBLE, .offset = offsetof(T, f), .lo = l,       \
         .hi = hi_, .def = d, .quick = q, .metavar = mv, .help = h                                  \
+    }
+#define CB_FLAG_LIST(T, f, n, mv, l, hi_, d, q, h)                                                 \
+    {                                                                                              \
+        .name = n, .field = #f, .type = CB_FLAG_T_LIST, .offset = offsetof(T, f), .lo = l,         \
+        .hi = hi_, .def = NAN, .quick = NAN, .def_list = d, .quick_list = q, .metavar = mv,        \
+        .help = h                                                                                  \
     }
 #define CB_FLAG_CUSTOM(T, f, n, mv, p, fmt, h)                                                     \
     {                                                                                              \
