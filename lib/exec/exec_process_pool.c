@@ -79,6 +79,8 @@ static int pp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resul
 
 const cb_executor_t cb_exec_process_pool = {
     .name = "process_pool",
+    .unit = "fork",
+    .pool = 1,
     .parallel = 1,
     .callbacks = 1,
     .summary = "W pre-forked pinned processes sharing a task queue in shared memory",

@@ -123,6 +123,8 @@ static int tp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resul
 
 const cb_executor_t cb_exec_thread_pool = {
     .name = "thread_pool",
+    .unit = "pthread",
+    .pool = 1,
     .parallel = 1,
     .callbacks = 1,
     .summary = "W pre-started pinned threads sharing a lock-free task queue",

@@ -44,6 +44,13 @@ typedef struct cb_executor {
     /* 1: runs cfg->callback for each finished task (pool_callbacks takes
      * these). */
     int callbacks;
+    /* What a task's worker is made of, as spawn measures its bare start:
+     * "pthread", "fork" or "coroutine"; NULL when nothing is started
+     * (serial). */
+    const char *unit;
+    /* 1: the workers outlive a run (a pool): spawn measures a submit and a
+     * stream of tasks instead of a start. */
+    int pool;
     /* NULL when usable on this host, else why not (for --list). */
     const char *(*unavailable)(void);
     /* Untimed set-up: pre-start pools. Optional (NULL). *state is passed to
