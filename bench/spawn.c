@@ -38,16 +38,18 @@ static const cb_metric_def_t spawn_metrics[] = {{"us_per_spawn", "us"}, {"spawns
 static const cb_metric_def_t stream_metrics[] = {{"tasks_per_s", "1/s"}, {"tasks", "count"}};
 
 /* raw, then every executor that starts something. */
+static int starts_something(const cb_executor_t *e)
+{
+    return e->unit != NULL;
+}
+
 static size_t executor_names(const cb_name_t **out)
 {
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
-        tab[n++] = (cb_name_t){"raw", "the bare system call", NULL, 0};
-        for (size_t i = 0; i < cb_executor_count && n < 64; i++)
-            if (cb_executors[i]->unit)
-                tab[n++] = (cb_name_t){cb_executors[i]->name, cb_executors[i]->summary,
-                                       cb_executors[i]->unavailable, 0};
+        tab[0] = (cb_name_t){"raw", "the bare system call", NULL, 0};
+        n = 1 + cb_executor_name_table(tab + 1, 63, starts_something);
     }
     *out = tab;
     return n;
@@ -57,14 +59,6 @@ static size_t pins(cb_exp_t *x, cb_pin_choice_t *out)
 {
     const params_t *p = x->params;
     return p->pinned_only ? cb_exp_pins_given(x, out) : cb_exp_pins_and_none(x, out);
-}
-
-static long *one_count(cb_exp_t *x, size_t *n)
-{
-    (void)x;
-    long *w = calloc(1, sizeof(*w));
-    *n = w ? 1 : 0;
-    return w;
 }
 
 static int prepare(cb_exp_t *x)
@@ -184,7 +178,7 @@ static const cb_experiment_def_t spawn = {
     .warmup = 1,
     .timeout_s = 60,
     .prepare = prepare,
-    .worker_counts = one_count,
+    .worker_counts = cb_exp_workers_one,
     .pins = pins,
     .build = build,
     .per_rep = per_rep,

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "lib/core/cli.h"
+#include "lib/core/names.h"
 #include "lib/core/results.h"
 #include "lib/core/runner.h"
 #include "lib/core/topo.h"
@@ -94,14 +95,6 @@ typedef struct cb_flag {
     }
 
 /* ---- axes ---- */
-
-/* One name an axis accepts, as --list shows it. */
-typedef struct cb_name {
-    const char *name;
-    const char *summary;
-    const char *(*unavailable)(void); /* NULL, or why not on this host */
-    int hidden;                       /* 1: listed apart, never a default (fault_*) */
-} cb_name_t;
 
 /* A list of names: a table of the experiment's own, or one a registry
  * builds (names_fn). */
@@ -205,6 +198,10 @@ int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
  * policy), owned by the run. Returns NULL after printing why (then return
  * CB_EXIT_USAGE from build). */
 const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int workers);
+
+/* A worker_counts hook for experiments whose build() picks the counts
+ * itself: one count (1). */
+long *cb_exp_workers_one(cb_exp_t *x, size_t *n);
 
 /* The default pin choice: the --pin policy alone. */
 size_t cb_exp_pins_given(cb_exp_t *x, cb_pin_choice_t *out);

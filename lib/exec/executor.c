@@ -30,6 +30,16 @@ const cb_executor_t *cb_executor_find(const char *name)
     return NULL;
 }
 
+size_t cb_executor_name_table(cb_name_t *tab, size_t cap, int (*keep)(const cb_executor_t *e))
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cb_executor_count && n < cap; i++)
+        if (!keep || keep(cb_executors[i]))
+            tab[n++] = (cb_name_t){cb_executors[i]->name, cb_executors[i]->summary,
+                                   cb_executors[i]->unavailable, 0};
+    return n;
+}
+
 int cb_executor_available(const cb_executor_t *e)
 {
     return !e->unavailable || e->unavailable() == NULL;

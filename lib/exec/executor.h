@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/core/names.h"
 #include "lib/core/status.h"
 #include "lib/core/task.h"
 #include "lib/core/topo.h"
@@ -76,6 +77,11 @@ extern const size_t cb_executor_count;
 
 /* NULL when no executor has this name. */
 const cb_executor_t *cb_executor_find(const char *name);
+
+/* Fills tab (up to cap rows) with the registry's executors that keep()
+ * accepts (NULL: all), in registry order, for an experiment's axis.
+ * Returns the count. */
+size_t cb_executor_name_table(cb_name_t *tab, size_t cap, int (*keep)(const cb_executor_t *e));
 
 /* 1 when e can run on this host (its unavailable hook is absent or says
  * NULL), else 0. */

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/exec/futex_internal.h"
+#include "lib/exec/futex.h"
 #include "lib/exec/gil.h"
 #include "lib/core/sandbox.h"
 

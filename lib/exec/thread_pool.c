@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/exec/futex_internal.h"
+#include "lib/exec/futex.h"
 
 /* How long an idle worker polls the queue before it sleeps, and how long a
  * waiter polls before it sleeps. Short: on a machine with fewer cores than

@@ -1,7 +1,8 @@
-#ifndef CB_FUTEX_INTERNAL_H
-#define CB_FUTEX_INTERNAL_H
+#ifndef CB_FUTEX_H
+#define CB_FUTEX_H
 
-/* Thin futex(2) wrappers and a spin hint, shared by the pools. The private
+/* Thin futex(2) wrappers and a spin hint, the only ones: the pools and
+ * switch's ping-pong use them. The private
  * forms are for words inside one process (thread_pool); the shared forms for
  * words in MAP_SHARED memory that several processes wait on (process_pool). */
 
