@@ -385,12 +385,19 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     x.workers = d->worker_counts ? d->worker_counts(&x, &x.nworkers)
                                  : cb_cli_worker_counts(&x.opts, x.topo, &x.nworkers);
     rc = CB_EXIT_NORUN;
-    if (!x.out_dir || !x.workers || meta_flags(&x) < 0) {
+    if (!x.out_dir || !x.workers) {
         fprintf(stderr, "%s: could not run: out of memory\n", d->name);
         goto out;
     }
+    /* prepare may settle defaults that depend on others; meta then records
+     * what runs. */
     if (d->prepare && (rc = d->prepare(&x)) >= 0)
         goto out;
+    rc = CB_EXIT_NORUN;
+    if (meta_flags(&x) < 0) {
+        fprintf(stderr, "%s: could not run: out of memory\n", d->name);
+        goto out;
+    }
     rc = build_all(&x, &b);
     if (rc < 0) {
         fprintf(stderr, "%s: could not run: %s\n", d->name, strerror(-rc));
