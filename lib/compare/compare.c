@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/meta.h"
+#include "lib/core/afile.h"
 #include "lib/core/cb_version.h"
 #include "lib/core/cli.h"
 #include "lib/core/csv.h"

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/core/meta.h"
 #include "lib/core/cli.h"
 
 namespace

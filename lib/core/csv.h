@@ -1,7 +1,7 @@
 #ifndef CB_CSV_H
 #define CB_CSV_H
 
-/* RFC 4180 CSV, and files that are replaced atomically.
+/* RFC 4180 CSV (atomically replaced files are lib/core/afile.h).
  *
  * Writing: a field is quoted when it holds ',', '"', CR or LF, or starts or
  * ends with a space; quotes are doubled. Rows end with "\n" (gnuplot, Python's
@@ -48,43 +48,6 @@ int cb_csv_next(cb_csv_reader_t *r, const char *const **fields, size_t *line);
  * ...), a static string; NULL while nothing has failed. Once a row is
  * malformed every later cb_csv_next fails the same way. */
 const char *cb_csv_error(const cb_csv_reader_t *r);
-
-/* An atomically replaced file: data goes to a temp file beside the target
- * (same directory, so rename is atomic; named .NAME.tmp.PID.N, mode 0644),
- * which is flushed, fsynced and renamed over the target on commit. On any
- * failure, or on abort, the temp file is removed and the target is left as it
- * was.
- *
- * Write errors (ENOSPC, EFBIG, EIO) are kept and reported by commit even when
- * the caller did not check each write. A file-size limit (ulimit -f) kills
- * the process with SIGXFSZ unless that signal is ignored: a program that
- * wants EFBIG back instead must set SIGXFSZ to SIG_IGN itself. At most 16
- * afiles may be open at once in a process (-EMFILE beyond). */
-typedef struct cb_afile {
-    FILE *f;    /* write here (a stdio stream with no descriptor) */
-    char *path; /* target */
-    char *tmp;  /* temp file beside it */
-} cb_afile_t;
-
-/* Opens the temp file. Returns 0 or a negative errno (then *a is zeroed, and
- * cb_afile_abort on it does nothing). */
-int cb_afile_open(cb_afile_t *a, const char *path);
-/* After a write to a->f failed: the negative errno of the first failed write,
- * or -EIO when none was recorded. For callers that stop at the first error. */
-int cb_afile_write_error(const cb_afile_t *a);
-/* Flushes, fsyncs, renames into place, fsyncs the directory. Returns 0 or a
- * negative errno: the first write error if any write failed; then the temp
- * file is gone and the target untouched. The one exception is a failed fsync
- * of the directory, after the rename: the new file is then in place, but the
- * rename may not survive a power loss. Either way *a is released. */
-int cb_afile_commit(cb_afile_t *a);
-/* Drops the temp file; the target stays as it was. Safe after commit. */
-void cb_afile_abort(cb_afile_t *a);
-
-/* Async-signal-safe (only getpid and unlink): unlinks every temp file still
- * open in this process, not those a parent process had open before a fork
- * (for a signal handler that is about to exit). */
-void cb_afile_cleanup_all(void);
 
 #ifdef __cplusplus
 }

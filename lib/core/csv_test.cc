@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/afile.h"
+
 namespace
 {
 

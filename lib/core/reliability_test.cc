@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/core/meta.h"
 #include "lib/core/results.h"
 #include "lib/core/sandbox.h"
 

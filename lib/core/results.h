@@ -102,7 +102,7 @@ double cb_results_value(const cb_results_t *r, int rep, const char *executor, co
  * Returns 0 or -ENOMEM (then nothing was added). */
 int cb_results_derive_speedup(cb_results_t *r);
 
-/* Writes the raw CSV / summary CSV atomically (csv.h cb_afile). Values are
+/* Writes the raw CSV / summary CSV atomically (afile.h). Values are
  * printed "%.9g", NaN as an empty field. The summary has one row per
  * (configuration, metric) in the order first seen, statistics from
  * cb_stats_summarize over its ok samples (n = 0 and empty statistics when
@@ -120,37 +120,6 @@ int cb_results_write_summary(const cb_results_t *r, const char *path);
  * NaN value on an ok row, a non-numeric value on any row), or says why the
  * CSV is malformed. An empty value on a failed row reads as NaN. */
 int cb_results_read_raw(cb_results_t *r, const char *path, char *err, size_t errlen);
-
-/* key=value lines for E.meta, in the order the keys were first set. */
-typedef struct cb_meta cb_meta_t;
-cb_meta_t *cb_meta_new(void);
-void cb_meta_free(cb_meta_t *m);
-/* Sets (or replaces, keeping its place) a key. Values are written on one
- * line (newlines become spaces; NULL is ""). Returns 0, -ENOMEM, or -EINVAL
- * for a key that is empty, starts with '#' or holds '=', CR or LF. */
-int cb_meta_set(cb_meta_t *m, const char *key, const char *value);
-/* The value of key, or NULL. Valid until the key is set again. */
-const char *cb_meta_get(const cb_meta_t *m, const char *key);
-/* The number of keys, and the i-th in order (NULL past the end). */
-size_t cb_meta_count(const cb_meta_t *m);
-const char *cb_meta_key(const cb_meta_t *m, size_t i);
-/* Writes "key=value" lines atomically (csv.h cb_afile). Returns 0 or a
- * negative errno. */
-int cb_meta_write(const cb_meta_t *m, const char *path);
-/* Reads a .meta file into m (set in file order; blank lines and lines
- * starting with '#' skipped; a value runs from the first '=' to the end of
- * the line, CRLF accepted). Returns 0 or a negative errno: -EINVAL for a
- * line without a key and '=', and then m is unchanged. */
-int cb_meta_read(cb_meta_t *m, const char *path);
-/* Fills the host facts under these keys: host (gethostname), cpu_model
- * (/proc/cpuinfo "model name"), kernel (uname -r and -v), clock_source
- * (current_clocksource of clocksource0), utc_start (ISO 8601, e.g.
- * 2024-05-01T12:00:00Z), compiler (name and __VERSION__), compiler_flags
- * (the macro CB_COMPILER_FLAGS when the build defines it, else "unknown"),
- * harness_version (CB_VERSION). A fact that cannot be read is "unknown".
- * Topology facts, the git revision and the command line are set by the
- * caller. Returns 0 or -ENOMEM. */
-int cb_meta_fill_host(cb_meta_t *m);
 
 #ifdef __cplusplus
 }

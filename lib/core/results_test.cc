@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/core/meta.h"
 #include "lib/core/cb_version.h"
 #include "lib/core/csv.h"
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lib/core/meta.h"
 #include "lib/core/results.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
