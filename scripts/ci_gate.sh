@@ -15,7 +15,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 bazel build //bench:all >/dev/null 2>&1 || { echo "gate: bazel build //bench:all failed"; exit 1; }
 status=0
-for e in cpu_vs_io spawn switch; do
+for e in $(cut -d' ' -f1 bazel-bin/bench/gated_experiments.txt); do
   for try in 1 2 3; do
     dir="$out/$e.$try"
     echo "== gate: $e, attempt $try (load $(cut -d' ' -f1-3 /proc/loadavg)); baseline results/baseline/$e.csv"

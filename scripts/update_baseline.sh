@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 scripts/quick_runs.sh "$tmp"
 mkdir -p results/baseline
-for e in cpu_vs_io spawn switch; do
+for e in $(cut -d' ' -f1 bazel-bin/bench/gated_experiments.txt); do
   cp "$tmp/$e.csv" "$tmp/$e.summary.csv" "$tmp/$e.meta" results/baseline/
 done
 echo "baseline: results/baseline/ updated from $(hostname); review with git diff and commit"

@@ -1,0 +1,86 @@
+"""The experiments: one row each, read by bench/BUILD (the binaries),
+plots/BUILD (the render tests) and the CI gate's scripts (through the
+//bench:gated_experiments list).
+
+A row:
+  name:  the binary bench/NAME.c, its plot plots/NAME.gp, its files NAME.*
+  data:  what the binary needs at run time besides its plot
+  plot:  the PNG size (width, height) its script draws from the fixture
+         plots/testdata/NAME.summary.csv
+  gate:  the flags of its quick run in the CI gate, or None when CI does not
+         gate on it
+"""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary")
+load("//bazel:copts.bzl", "CB_COPTS")
+
+CB_EXPERIMENTS = [
+    {
+        "name": "cpu_vs_io",
+        "data": ["//scripts:python_reference.py"],
+        "plot": ("1600", "1100"),
+        "gate": "--quick --no-python --reps 10",
+    },
+    {
+        "name": "spawn",
+        "data": [":tiny", "//plots:bars_log.gp"],
+        "plot": ("1400", "800"),
+        "gate": "--quick --pinned-only --reps 10",
+    },
+    {
+        "name": "switch",
+        "data": ["//plots:bars_log.gp"],
+        "plot": ("1300", "800"),
+        "gate": "--quick --reps 10",
+    },
+    {"name": "sync", "data": [], "plot": ("1500", "1000"), "gate": None},
+    {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
+    {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
+    {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
+]
+
+def cb_experiment_binaries():
+    """One cc_binary per experiment, and the list the CI scripts read."""
+    for e in CB_EXPERIMENTS:
+        cc_binary(
+            name = e["name"],
+            srcs = [e["name"] + ".c"],
+            copts = CB_COPTS,
+            data = ["//plots:%s.gp" % e["name"]] + e["data"],
+            deps = [
+                "//lib/core",
+                "//lib/exec",
+                "//lib/exp",
+                "//lib/wl",
+            ],
+        )
+
+    # bazel-bin/bench/gated_experiments.txt: "NAME FLAGS..." per gated
+    # experiment, for scripts/quick_runs.sh, ci_gate.sh, update_baseline.sh.
+    lines = ["%s %s" % (e["name"], e["gate"]) for e in CB_EXPERIMENTS if e["gate"]]
+    native.genrule(
+        name = "gated_experiments",
+        outs = ["gated_experiments.txt"],
+        cmd = "printf '%s\\n' " + " ".join(["'%s'" % l for l in lines]) + " > $@",
+    )
+
+def cb_plot_render_tests():
+    """A render test per experiment's plot, from its fixture."""
+    for e in CB_EXPERIMENTS:
+        name = e["name"]
+        native.sh_test(
+            name = name + "_render_test",
+            size = "small",
+            srcs = ["render_test.sh"],
+            args = [
+                "$(rootpath :%s.gp)" % name,
+                "$(rootpath testdata/%s.summary.csv)" % name,
+                e["plot"][0],
+                e["plot"][1],
+            ],
+            data = [
+                "bars_log.gp",
+                "testdata/%s.summary.csv" % name,
+                ":%s.gp" % name,
+            ] + native.glob(["testdata/%s.meta" % name]),
+        )
