@@ -11,9 +11,10 @@ if (!exists("outsvg")) outsvg = 'cpu_vs_io.svg'
 set datafile separator ','
 set datafile missing ''
 
-# The executors in the order the bars are drawn: C, C with the emulated
-# interpreter lock, then CPython. Only those present in the file get a slot.
-execs = "serial thread process thread_pool process_pool coroutine thread+gil thread_pool+gil process+gil process_pool+gil py_serial py_thread py_process py_thread_pool py_process_pool py_asyncio"
+# The executors in the order the bars are drawn: the order of the summary
+# (C, C with the emulated interpreter lock, then CPython, as the harness
+# runs them). The names come from the file, never from a list here.
+execs = system(sprintf("awk -F, 'NR > 1 && !seen[$2]++ { printf \"%%s \", $2 }' '%s'", summaryfile))
 nexec = words(execs)
 pos(e) = sum [k=1:nexec] (word(execs, k) eq e ? k : 0)
 family(e) = (e[1:3] eq "py_") ? 3 : (strstrt(e, "+gil") > 0 ? 2 : 1)

@@ -9,9 +9,12 @@ if (!exists("outsvg")) outsvg = 'echo.svg'
 set datafile separator ','
 set datafile missing ''
 
-models = "thread thread_pool process_pool epoll coroutine hybrid"
-colors = "0x1f77b4 0x9467bd 0xd62728 0xff7f0e 0x2ca02c 0x8c564b"
-pts = "7 5 9 11 13 15"
+# The server models in the summary's order (the harness's registry order);
+# colours and point types by position, repeating past the palette.
+models = system(sprintf("awk -F, 'NR > 1 && !seen[$2]++ { printf \"%%s \", $2 }' '%s'", summaryfile))
+colors = "0x1f77b4 0x9467bd 0xd62728 0xff7f0e 0x2ca02c 0x8c564b 0xe377c2 0x7f7f7f 0xbcbd22 0x17becf"
+pts = "7 5 9 11 13 15 4 6 8 10"
+nth(list, i) = word(list, (i - 1) % words(list) + 1)
 # The rows of one model and metric with at least one ok sample, in the
 # order of connection counts, through awk and sort: the summary
 # holds one row per metric, and rows filtered out inside `using` would break
@@ -33,12 +36,12 @@ do for [term=1:2] {
   set logscale y 10
   set format y "10^{%T}"
   plot for [i=1:words(models)] rows(word(models, i), "req_per_s") using 5:10:13:14 \
-         with yerrorlines lc rgb word(colors, i) pt int(word(pts, i)) lw 2 \
+         with yerrorlines lc rgb nth(colors, i) pt int(nth(pts, i)) lw 2 \
          title word(models, i) noenhanced
   set title "99th percentile latency"
   set ylabel "p99 latency (microseconds)"
   plot for [i=1:words(models)] rows(word(models, i), "p99_us") using 5:10:13:14 \
-         with yerrorlines lc rgb word(colors, i) pt int(word(pts, i)) lw 2 \
+         with yerrorlines lc rgb nth(colors, i) pt int(nth(pts, i)) lw 2 \
          title word(models, i) noenhanced
   unset multiplot
 }
