@@ -22,6 +22,7 @@
  * variant (in that nesting); build() turns each into at most one
  * configuration. */
 
+#include <math.h> /* NAN, in the flag macros */
 #include <stddef.h>
 #include <stdio.h>
 
