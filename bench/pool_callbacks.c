@@ -173,15 +173,11 @@ static const cb_experiment_def_t pool_callbacks = {
     .summary = "Where thread and process pools run completion callbacks, and what a slow one "
                "costs (E8). --tasks: blocked_callback's tasks (default 3 x workers; callbacks "
                "always runs the tutorials' 2).",
-    .flags = flags,
-    .nflags = sizeof(flags) / sizeof(flags[0]),
+    CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(pc_ctx_t),
     .executors = {.names_fn = cb_callbacks_pool_names},
     .workloads = {.names = workloads, .n = sizeof(workloads) / sizeof(workloads[0])},
-    .reps = 5,
-    .warmup = 1,
-    .timeout_s = 60,
     .build = build,
     .verdict = verdict,
 };

@@ -235,17 +235,13 @@ static const cb_experiment_def_t scaling = {
     .summary = "Worker-count sweep (E7): speedup and efficiency of each executor on cpu, io and "
                "mixed work, pinned compact and scatter (or --pin), against serial. Default "
                "--workers: 1 .. 2 x PUs plus the pool defaults (cores, 5 x cores).",
-    .flags = flags,
-    .nflags = sizeof(flags) / sizeof(flags[0]),
+    CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_matrix_t),
     .executors = {.names_fn = cb_matrix_executor_names,
                   .is_default = is_default,
                   .always = "serial"},
     .workloads = {.names_fn = cb_matrix_workload_names, .defaults = default_workloads},
-    .reps = 5,
-    .warmup = 1,
-    .timeout_s = 60,
     .derive_speedup = 1,
     .prepare = prepare,
     .worker_counts = worker_counts,

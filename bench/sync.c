@@ -263,15 +263,11 @@ static const cb_experiment_def_t sync_exp = {
     .summary = "Locks, joins, races, semaphores and queues (E4, E5, E6, E12) on threads and "
                "processes. --tasks: E4's tasks (default 100). --workers: E5's racing workers "
                "and E12's producers (= consumers). Runs unpinned.",
-    .flags = flags,
-    .nflags = sizeof(flags) / sizeof(flags[0]),
+    CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_sync_cfg_t),
     .executors = {.names_fn = cb_sync_executor_names},
     .workloads = {.names_fn = cb_sync_wl_names},
-    .reps = 5,
-    .warmup = 1,
-    .timeout_s = 60,
     .prepare = prepare,
     .worker_counts = worker_counts,
     .build = build,

@@ -376,9 +376,11 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         goto out;
     x.run = (cb_experiment_t){
         .name = d->name,
-        .reps = x.opts.quick && d->quick_reps ? d->quick_reps : d->reps,
-        .warmup = d->warmup,
-        .timeout_s = d->timeout_s,
+        .reps = x.opts.quick && d->quick_reps ? d->quick_reps
+                : d->reps                     ? d->reps
+                                              : 5,
+        .warmup = d->no_warmup ? 0 : 1,
+        .timeout_s = d->timeout_s > 0 ? d->timeout_s : 60,
         .derive_speedup = d->derive_speedup,
     };
     x.out_dir = cb_cli_out_dir(&x.opts);

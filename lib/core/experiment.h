@@ -89,6 +89,9 @@ typedef struct cb_flag {
         .hi = hi_, .def = NAN, .quick = NAN, .def_list = d, .quick_list = q, .metavar = mv,        \
         .help = h                                                                                  \
     }
+/* .flags and .nflags of a declaration from one array. */
+#define CB_FLAG_TABLE(a) .flags = (a), .nflags = sizeof(a) / sizeof((a)[0])
+
 #define CB_FLAG_CUSTOM(T, f, n, mv, p, fmt, h)                                                     \
     {                                                                                              \
         .name = n, .field = #f, .type = CB_FLAG_T_CUSTOM, .offset = offsetof(T, f), .def = NAN,    \
@@ -142,7 +145,9 @@ typedef struct cb_experiment_def {
     size_t params_size; /* the struct the flags' offsets point into */
     size_t ctx_size;    /* per-configuration context, zeroed, as cfg->ctx */
     cb_axis_t executors, workloads;
-    int reps, quick_reps, warmup; /* quick_reps 0: reps */
+    /* 0 takes the usual: 5 repetitions (quick_reps: reps), one warm-up
+     * (no_warmup: none), 60 s per measurement. */
+    int reps, quick_reps, no_warmup;
     double timeout_s;
     int derive_speedup;
     /* Optional hooks. prepare: after parsing and defaults, before the

@@ -109,7 +109,7 @@ cb_experiment_def_t Def()
     d.workloads = {kWls, 3, nullptr, nullptr, nullptr, nullptr};
     d.reps = 2;
     d.quick_reps = 1;
-    d.warmup = 0;
+    d.no_warmup = 1;
     d.timeout_s = 30;
     d.variants = Variants;
     d.build = Build;

@@ -1,6 +1,8 @@
 #include "lib/exp/spawn_mech.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -110,19 +112,15 @@ const size_t cb_spawn_mech_count = sizeof(cb_spawn_mechs) / sizeof(cb_spawn_mech
 
 const cb_spawn_mech_t *cb_spawn_mech_find(const char *name)
 {
-    for (size_t i = 0; i < cb_spawn_mech_count; i++)
-        if (strcmp(cb_spawn_mechs[i].name, name) == 0)
-            return &cb_spawn_mechs[i];
-    return NULL;
+    return cb_table_find(cb_spawn_mechs, cb_spawn_mech_count, sizeof(cb_spawn_mechs[0]), name);
 }
 
 size_t cb_spawn_mech_names(const cb_name_t **out)
 {
     static cb_name_t tab[sizeof(cb_spawn_mechs) / sizeof(cb_spawn_mechs[0])];
-    for (size_t i = 0; i < cb_spawn_mech_count; i++)
-        tab[i] = (cb_name_t){cb_spawn_mechs[i].name, cb_spawn_mechs[i].summary, NULL, 0};
     *out = tab;
-    return cb_spawn_mech_count;
+    return cb_table_names(tab, cb_spawn_mechs, cb_spawn_mech_count, sizeof(cb_spawn_mechs[0]),
+                          offsetof(cb_spawn_mech_t, summary), SIZE_MAX);
 }
 
 /* Timed: submitting a stream of empty tasks and waiting for all: the

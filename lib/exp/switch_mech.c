@@ -1,6 +1,8 @@
 #include "lib/exp/switch_mech.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -118,20 +120,16 @@ const size_t cb_switch_mech_count = sizeof(cb_switch_mechs) / sizeof(cb_switch_m
 
 const cb_switch_mech_t *cb_switch_mech_find(const char *name)
 {
-    for (size_t i = 0; i < cb_switch_mech_count; i++)
-        if (strcmp(cb_switch_mechs[i].name, name) == 0)
-            return &cb_switch_mechs[i];
-    return NULL;
+    return cb_table_find(cb_switch_mechs, cb_switch_mech_count, sizeof(cb_switch_mechs[0]), name);
 }
 
 size_t cb_switch_mech_names(const cb_name_t **out)
 {
     static cb_name_t tab[sizeof(cb_switch_mechs) / sizeof(cb_switch_mechs[0])];
-    for (size_t i = 0; i < cb_switch_mech_count; i++)
-        tab[i] = (cb_name_t){cb_switch_mechs[i].name, cb_switch_mechs[i].summary,
-                             cb_switch_mechs[i].unavailable, 0};
     *out = tab;
-    return cb_switch_mech_count;
+    return cb_table_names(tab, cb_switch_mechs, cb_switch_mech_count, sizeof(cb_switch_mechs[0]),
+                          offsetof(cb_switch_mech_t, summary),
+                          offsetof(cb_switch_mech_t, unavailable));
 }
 
 int cb_switch_mech_fits(const cb_switch_mech_t *m, const char *unit)

@@ -1,6 +1,8 @@
 #include "lib/exp/sync_exp.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,19 +39,15 @@ const size_t cb_sync_wl_count = sizeof(cb_sync_wls) / sizeof(cb_sync_wls[0]);
 
 const cb_sync_wl_t *cb_sync_wl_find(const char *name)
 {
-    for (size_t i = 0; i < cb_sync_wl_count; i++)
-        if (strcmp(cb_sync_wls[i].name, name) == 0)
-            return &cb_sync_wls[i];
-    return NULL;
+    return cb_table_find(cb_sync_wls, cb_sync_wl_count, sizeof(cb_sync_wls[0]), name);
 }
 
 size_t cb_sync_wl_names(const cb_name_t **out)
 {
     static cb_name_t tab[sizeof(cb_sync_wls) / sizeof(cb_sync_wls[0])];
-    for (size_t i = 0; i < cb_sync_wl_count; i++)
-        tab[i] = (cb_name_t){cb_sync_wls[i].name, cb_sync_wls[i].summary, NULL, 0};
     *out = tab;
-    return cb_sync_wl_count;
+    return cb_table_names(tab, cb_sync_wls, cb_sync_wl_count, sizeof(cb_sync_wls[0]),
+                          offsetof(cb_sync_wl_t, summary), SIZE_MAX);
 }
 
 static int unit_of(const cb_executor_t *e)
