@@ -3,8 +3,8 @@
 # history CSV (a header, then one row per summary row, each prefixed with the
 # git revision, the UTC start time and the host of that run's meta); a second
 # run appends its rows under the same header, keeping the first run's; a run
-# that fails before measuring leaves the history untouched; an unwritable
-# history is named on stderr while the results stay complete.
+# that fails before measuring leaves the history untouched; a history that
+# cannot be written or is not a history is refused before anything runs.
 set -uo pipefail
 bin="$1"
 T="$TEST_TMPDIR"
@@ -50,12 +50,21 @@ cmp -s "$hist" "$T/before" || say_fail "a refused run changed the history"
 "$bin" "${run[@]}" --out "$T/b" --history "" >/dev/null 2>"$T/empty.err"
 [ $? -eq 2 ] && grep -q -- '--history' "$T/empty.err" || say_fail "--history '' not refused"
 
-# An unwritable history (its directory is a plain file: refused for root
-# too): said on stderr; the results themselves are written.
+# Checked before anything runs (exit 2, one line naming the path, the
+# results folder untouched): a history whose folder is a plain file (refused
+# for root too), one whose folder does not exist, and a foreign file (a
+# results CSV, not a history).
 : >"$T/notadir"
-rm -f "$T/b/cpu_vs_io.summary.csv"
-"$bin" "${run[@]}" --out "$T/b" --history "$T/notadir/h.csv" >/dev/null 2>"$T/ro.err"
-grep -qi 'history' "$T/ro.err" || say_fail "unwritable history not named: $(cat "$T/ro.err")"
-[ -s "$T/b/cpu_vs_io.summary.csv" ] || say_fail "results missing after a history failure"
+head -c 64 /dev/urandom >"$T/garbage"
+cp "$T/b/cpu_vs_io.csv" "$T/b.before"
+for h in "$T/notadir/h.csv" "$T/nosuch/h.csv" "$T/a/cpu_vs_io.csv" "$T/garbage"; do
+  cp "$h" "$T/h.before" 2>/dev/null || rm -f "$T/h.before"
+  "$bin" "${run[@]}" --out "$T/b" --history "$h" >/dev/null 2>"$T/bad.err"; rc=$?
+  [ "$rc" -eq 2 ] || say_fail "--history $h: exit $rc, want 2"
+  [ "$(wc -l <"$T/bad.err")" -eq 1 ] && grep -q -- "--history $h" "$T/bad.err" ||
+    say_fail "--history $h: not one line naming it: $(cat "$T/bad.err")"
+  cmp -s "$T/b/cpu_vs_io.csv" "$T/b.before" || say_fail "--history $h: results changed"
+  [ ! -e "$T/h.before" ] || cmp -s "$h" "$T/h.before" || say_fail "--history $h: the file changed"
+done
 [ "$fail" -eq 0 ] && echo "history: $n_sum rows per run, appended under one header"
 exit "$fail"

@@ -266,6 +266,7 @@ static void free_exp(cb_exp_t *x)
     free_lists(x->def, x->params);
     free(x->params);
     free(x->given);
+    free(x->params_keys);
     if (x->topo)
         cb_topo_free(x->topo);
     cb_cli_free(&x->opts);
@@ -316,6 +317,20 @@ static int build_all(cb_exp_t *x, built_t *b)
     return rc;
 }
 
+/* The keys --append must find equal in the base: every flag with a value
+ * (sizes, times, lists). The switches (BOOL) choose rows, not what a row
+ * measures. */
+static const char *const *params_of(const cb_experiment_def_t *d, const char **keys)
+{
+    size_t k = 0;
+    for (size_t i = 0; keys && i < d->nflags; i++)
+        if (d->flags[i].type != CB_FLAG_T_BOOL)
+            keys[k++] = d->flags[i].field;
+    if (keys)
+        keys[k] = NULL;
+    return keys;
+}
+
 static int per_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
 {
     (void)o;
@@ -336,10 +351,11 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     int rc = CB_EXIT_NORUN;
     x.params = calloc(1, d->params_size ? d->params_size : 1);
     x.given = calloc(d->nflags + 1, 1);
+    x.params_keys = calloc(d->nflags + 1, sizeof(*x.params_keys));
     cb_cli_extra_t *extra = calloc(d->nflags + 1, sizeof(*extra));
     flag_ctx_t *fctx = calloc(d->nflags + 1, sizeof(*fctx));
     const char **all_e = axis_list(&d->executors, 0), **all_w = axis_list(&d->workloads, 0);
-    if (!x.params || !x.given || !extra || !fctx || !all_e || !all_w) {
+    if (!x.params || !x.given || !x.params_keys || !extra || !fctx || !all_e || !all_w) {
         fprintf(stderr, "%s: could not run: out of memory\n", d->name);
         goto out_nocli;
     }
@@ -423,6 +439,7 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     x.run.verdict = d->verdict ? verdict : NULL;
     x.run.verdict_ctx = &x;
     x.run.meta = (const char *const *)x.meta;
+    x.run.params = params_of(d, x.params_keys);
     rc = cb_runner_run(&x.run, &x.opts, x.topo, argc, argv);
 out:
     if (d->finish)

@@ -181,8 +181,9 @@ struct cb_exp {
     cb_experiment_t run; /* reps, timeout, ... as prepare may change them */
     void *user;          /* prepare's own state, freed by finish */
     /* private */
-    unsigned char *given; /* one per flag */
-    char **meta;          /* key, value pairs, NULL-terminated */
+    unsigned char *given;     /* one per flag */
+    const char **params_keys; /* the run's params (see cb_experiment_t) */
+    char **meta;              /* key, value pairs, NULL-terminated */
     size_t nmeta;
     cb_pin_plan_t *plans;
     size_t nplans, cap_plans;

@@ -36,6 +36,12 @@ int cb_report_plot(const cb_experiment_t *e, const char *argv0, const char *dir)
  * replacing hist atomically. Returns 0 or a negative errno. */
 int cb_report_history(const char *hist, const char *summary, const cb_meta_t *m);
 
+/* Before a run: the history can be written (its folder exists and takes
+ * files) and, when it exists, is a history (its header starts with
+ * git_revision,utc,host,experiment). Returns 0, or -1 after writing the
+ * reason, naming the path, to why. */
+int cb_report_history_check(const char *hist, char *why, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -253,37 +255,116 @@ static void fill_meta(cb_meta_t *m, const cb_experiment_t *e, const cb_opts_t *o
 #undef SETI
 }
 
-/* An existing CSV we --append to: its rows come first, and our repetitions
- * are numbered after its last one. Returns 0 or CB_EXIT_USAGE. */
-static int load_for_append(cb_results_t *r, const char *raw, const char *meta, int *rep_base)
+/* The value a key of this run's meta will have (the experiment's own keys). */
+static const char *own_meta(const cb_experiment_t *e, const char *key)
 {
-    char err[256];
-    if (access(raw, F_OK) != 0)
-        return 0;
-    if (cb_results_read_raw(r, raw, err, sizeof(err)) < 0) {
-        fprintf(stderr, "--append: %s: %s\n", raw, err);
-        return CB_EXIT_USAGE;
-    }
+    for (const char *const *kv = e->meta; kv && kv[0]; kv += 2)
+        if (strcmp(kv[0], key) == 0)
+            return kv[1];
+    return NULL;
+}
+
+/* A base that --append may pool with: the same experiment, the same
+ * machine, and the same value of every key that decides what is measured.
+ * Returns 0, or CB_EXIT_USAGE after one line naming the first difference. */
+static int check_base_meta(const cb_experiment_t *e, const char *meta)
+{
     cb_meta_t *old = cb_meta_new(), *now = cb_meta_new();
     int rc = 0;
-    if (old && now && cb_meta_read(old, meta) == 0 && cb_meta_fill_host(now) == 0) {
-        const char *keys[] = {"host", "cpu_model", "kernel"};
-        for (int i = 0; i < 3; i++) {
-            const char *a = cb_meta_get(old, keys[i]), *b = cb_meta_get(now, keys[i]);
-            if (a && b && strcmp(a, b) != 0) {
-                fprintf(stderr, "--append: %s has %s=%s, this run has %s: not the same machine\n",
-                        meta, keys[i], a, b);
-                rc = CB_EXIT_USAGE;
-                break;
-            }
+    if (!old || !now || cb_meta_fill_host(now) < 0) {
+        fprintf(stderr, "%s: could not run: out of memory\n", e->name);
+        rc = CB_EXIT_NORUN;
+    } else if (cb_meta_read(old, meta) < 0) {
+        fprintf(stderr,
+                "--append: %s missing or unreadable: the base's parameters cannot be checked "
+                "(append only to a set this harness wrote)\n",
+                meta);
+        rc = CB_EXIT_USAGE;
+    }
+    const char *exp = rc == 0 ? cb_meta_get(old, "experiment") : NULL;
+    if (rc == 0 && (!exp || strcmp(exp, e->name) != 0)) {
+        fprintf(stderr, "--append: %s is experiment=%s, this run is %s\n", meta,
+                exp ? exp : "(none)", e->name);
+        rc = CB_EXIT_USAGE;
+    }
+    const char *host[] = {"host", "cpu_model", "kernel"};
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        const char *a = cb_meta_get(old, host[i]), *b = cb_meta_get(now, host[i]);
+        if (a && b && strcmp(a, b) != 0) {
+            fprintf(stderr, "--append: %s has %s=%s, this run has %s: not the same machine\n", meta,
+                    host[i], a, b);
+            rc = CB_EXIT_USAGE;
+        }
+    }
+    for (const char *const *k = e->params; rc == 0 && k && *k; k++) {
+        const char *a = cb_meta_get(old, *k), *b = own_meta(e, *k);
+        if (!a || !b || strcmp(a, b) != 0) {
+            fprintf(stderr,
+                    "--append: %s differs: the base (%s) has %s, this run %s; samples measured "
+                    "with other parameters cannot be pooled\n",
+                    *k, meta, a ? a : "none", b ? b : "none");
+            rc = CB_EXIT_USAGE;
         }
     }
     cb_meta_free(old);
     cb_meta_free(now);
-    for (size_t i = 0; i < cb_results_count(r); i++)
-        if (cb_results_get(r, i)->rep + 1 > *rep_base)
-            *rep_base = cb_results_get(r, i)->rep + 1;
     return rc;
+}
+
+/* An existing CSV we --append to: its rows come first, and our repetitions
+ * are numbered after its last one. Returns 0 or an exit status. */
+static int load_for_append(const cb_experiment_t *e, cb_results_t *r, const char *raw,
+                           const char *meta, int *rep_base)
+{
+    char err[256];
+    if (access(raw, F_OK) != 0)
+        return 0;
+    int rc = check_base_meta(e, meta);
+    if (rc != 0)
+        return rc;
+    if (cb_results_read_raw(r, raw, err, sizeof(err)) < 0) {
+        fprintf(stderr, "--append: %s: %s\n", raw, err);
+        return CB_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        if (strcmp(s->key.experiment, e->name) != 0) {
+            fprintf(stderr, "--append: %s holds rows of experiment %s, this run is %s\n", raw,
+                    s->key.experiment, e->name);
+            return CB_EXIT_USAGE;
+        }
+        if (s->rep + 1 > *rep_base)
+            *rep_base = s->rep + 1;
+    }
+    return 0;
+}
+
+/* Takes the results folder's lock (flock on the folder itself, so nothing
+ * is left in it): one run at a time owns its files, from reading an
+ * --append base to the last rename, and runs that would measure side by
+ * side (and spoil each other's figures) take turns. A second run says so
+ * and waits. Returns the locked fd, or -1 after one line (interrupted while
+ * waiting, or the folder cannot be opened). */
+static int lock_results(const cb_experiment_t *e, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot open %s to lock it: %s\n", e->name, dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return fd;
+    fprintf(stderr, "%s: another run is writing its results in %s; waiting for it to finish\n",
+            e->name, dir);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR || interrupts) {
+            fprintf(stderr, "%s: %s while waiting for %s: nothing measured, nothing written\n",
+                    e->name, interrupts ? "interrupted" : strerror(errno), dir);
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
 }
 
 int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, int argc, char **argv)
@@ -294,7 +375,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     char *dir = cb_cli_out_dir(o);
     cb_results_t *r = cb_results_new();
     cb_measurement_t *m = cb_sandbox_shm_alloc(sizeof(*m));
-    int exit_code = CB_EXIT_OK;
+    int exit_code = CB_EXIT_OK, lock_fd = -1;
     if (!dir || !r || !m) {
         fprintf(stderr, "%s: could not run: out of memory\n", e->name);
         exit_code = CB_EXIT_NORUN;
@@ -309,9 +390,19 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     join(raw, sizeof(raw), dir, e->name, ".csv");
     join(sum, sizeof(sum), dir, e->name, ".summary.csv");
     join(meta, sizeof(meta), dir, e->name, ".meta");
+    char why[PATH_MAX + 128];
+    if (o->history && cb_report_history_check(o->history, why, sizeof(why)) < 0) {
+        fprintf(stderr, "%s: %s\n", e->name, why);
+        exit_code = CB_EXIT_USAGE;
+        goto out;
+    }
+    if ((lock_fd = lock_results(e, dir)) < 0) {
+        exit_code = interrupts ? CB_EXIT_INTERRUPTED : CB_EXIT_NORUN;
+        goto out;
+    }
     int rep_base = 0;
     if (o->append) {
-        if ((exit_code = load_for_append(r, raw, meta, &rep_base)) != 0)
+        if ((exit_code = load_for_append(e, r, raw, meta, &rep_base)) != 0)
             goto out;
     }
     for (size_t i = 0; i < e->nconfigs; i++)
@@ -431,6 +522,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     fflush(stdout);
     cb_meta_free(mt);
 out:
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the results set */
     cb_results_free(r);
     cb_sandbox_shm_free(m, sizeof(*m));
     free(dir);

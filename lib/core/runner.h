@@ -72,6 +72,10 @@ typedef struct cb_experiment {
     void *verdict_ctx;
     /* Optional extra meta keys (NULL-terminated key, value pairs). */
     const char *const *meta;
+    /* The meta keys that decide what is measured (NULL-terminated; the
+     * declaration's flags): --append refuses a base whose .meta differs in
+     * any of them. */
+    const char *const *params;
 } cb_experiment_t;
 
 /* Runs the experiment and returns the exit status of the contract. */
