@@ -274,6 +274,30 @@ fi
   say_fail "7: two SIGINTs: the CSV on disk does not read back"
 no_temp_files "$d" "7: two SIGINTs"
 
+# Two SIGTERMs 1 ms apart (a CI cancel: `timeout`, then a group kill) and
+# SIGHUP (the terminal closed): the completed rows still reach disk, marked
+# partial, exit 130, and the message says they were written only after they
+# were.
+for sigs in "TERM TERM" "HUP"; do
+  tag=$(echo $sigs | tr ' ' _)
+  d="$T/sig_$tag"; mkdir -p "$d"
+  "$bin" "${base[@]}" --workloads cpu,fault_hang --executors serial,process --timeout 60 \
+    --out "$d" >"$d.out" 2>"$d.err" &
+  h=$!
+  if wait_for_text "$d.err" "process cpu" && wait_descendants "$h" 1; then
+    for s in $sigs; do kill -"$s" "$h"; sleep 0.001; done
+    wait "$h"; rc=$?
+    [ "$rc" -eq 130 ] || say_fail "7: $sigs: exit $rc, want 130"
+  else
+    say_fail "7: $sigs: the run never reached the hang: $(cat "$d.err")"
+    kill -KILL "$h"; wait "$h"
+  fi
+  grep -qx 'partial=1' "$d/cpu_vs_io.meta" || say_fail "7: $sigs: .meta not partial=1"
+  [ "$(csv_rows "$d/cpu_vs_io.csv" serial cpu ok)" -ge 1 ] || say_fail "7: $sigs: completed rows lost"
+  grep -q 'interrupted: wrote the' "$d.err" || say_fail "7: $sigs: no 'wrote' line: $(tail -2 "$d.err")"
+  no_temp_files "$d" "7: $sigs"
+done
+
 # ---- 8. Results that cannot be written: over `ulimit -f` (the limit is in
 # 1 KiB blocks; 1 block is less than any CSV with rows): a non-zero exit that
 # names the path and the reason, the previous file intact, no temp file.

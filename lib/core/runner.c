@@ -45,12 +45,14 @@ static void on_signal(int sig)
         return;
     }
     interrupts++;
-    /* The measurement in flight is abandoned either way: its children go
-     * now. A second signal means "stop at once": the files on disk are
-     * always complete (they are only ever renamed into place), so only the
-     * temp files need removing. */
+    /* The measurement in flight is abandoned: its children go now. The
+     * completed rows are then written (a few milliseconds), whatever comes
+     * next: a second signal right after the first is what a CI cancel sends
+     * (`timeout` and then a group kill), and must not lose them. A third
+     * means "stop at once": the files on disk are always complete (they are
+     * only ever renamed into place), so only the temp files need removing. */
     cb_children_kill_all(SIGKILL);
-    if (interrupts >= 2) {
+    if (interrupts >= 3) {
         cb_afile_cleanup_all();
         for (int i = 0; i < nstaged; i++)
             unlink(staged[i]);
@@ -70,7 +72,8 @@ static void install_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
         abort();
     /* A peer that closes a socket or pipe must give EPIPE, not kill the
      * harness; a file over `ulimit -f` must give EFBIG, not SIGXFSZ. */
@@ -457,9 +460,6 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     if (isatty(STDERR_FILENO))
         fprintf(stderr, "\r\033[K");
     int partial = interrupts > 0;
-    if (partial)
-        fprintf(stderr, "%s: interrupted: writing the %zu completed rows, marked partial\n",
-                e->name, cb_results_count(r));
 
     if (e->derive_speedup)
         cb_results_derive_speedup(r);
@@ -481,6 +481,16 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         snprintf(staged[i], sizeof(staged[i]), "%s/.%s%s.new", dir, e->name, ext[i]);
     nstaged = NSTAGED;
     const char *what = raw;
+    if (partial && cb_results_count(r) == 0) {
+        /* Nothing completed: the previous files stay as they were. */
+        fprintf(stderr,
+                "%s: interrupted before any configuration completed: nothing written (the "
+                "previous files, if any, are unchanged)\n",
+                e->name);
+        nstaged = 0;
+        exit_code = CB_EXIT_INTERRUPTED;
+        goto out_meta;
+    }
     if (wrc == 0 && (wrc = cb_results_write_raw(r, staged[0])) == 0) {
         what = sum;
         if ((wrc = cb_results_write_summary(r, staged[1])) == 0) {
@@ -499,6 +509,10 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         unlink(staged[i]); /* after a failure; ENOENT once renamed */
     nstaged = 0;
     exit_code = partial ? CB_EXIT_INTERRUPTED : failed ? CB_EXIT_FAILED : CB_EXIT_OK;
+    /* Said once the rows are on disk, never before. */
+    if (partial && wrc == 0)
+        fprintf(stderr, "%s: interrupted: wrote the %zu completed rows, marked partial\n", e->name,
+                cb_results_count(r));
     if (wrc < 0) {
         fprintf(stderr, "%s: cannot write %s: %s (the previous files, if any, are unchanged)\n",
                 e->name, what, strerror(-wrc));
@@ -519,6 +533,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
                 printf("      %s (history)\n", o->history);
         }
     }
+out_meta:
     fflush(stdout);
     cb_meta_free(mt);
 out:
