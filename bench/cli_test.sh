@@ -31,6 +31,15 @@ check_refused "4096" --pin 4096
 check_refused "/nonexistent" --out /nonexistent
 check_refused "--frobnicate" --frobnicate
 check_refused "'0'" --timeout 0
+# A name twice would run one configuration twice, both as rep 0.
+check_refused "'serial' given twice" --executors serial,thread,serial
+check_refused "'cpu' given twice" --workloads cpu,cpu
+# An --out whose result names would pass PATH_MAX: refused before the run,
+# not after it.
+long="$TEST_TMPDIR"
+while [ ${#long} -lt 4040 ]; do long="$long/dddddddddddddddddddddddddddddddddddddddd"; done
+long="$long/$(printf "%0$((4080 - ${#long}))d" 0)"
+if mkdir -p "$long"; then check_refused "too long" --out "$long"; else echo "FAIL: cannot make a ${#long}-byte path"; fail=1; fi
 
 # A PU outside the allowed set under taskset -c: only when this host has two PUs
 # to choose from and taskset exists.

@@ -115,6 +115,9 @@ el=$(($(date +%s) - t0))
 [ "$(awk -F, 'NR > 1 && $11 != "timeout"' "$d/cpu_vs_io.csv" | wc -l)" -eq 0 ] ||
   say_fail "3: fault_hang rows not all timeout"
 grep -q 'timeout after 0.5 s' "$d/cpu_vs_io.csv" || say_fail "3: detail lacks the limit"
+# A limit under 0.1 s is written as given, not rounded to "0.0 s".
+"$bin" "${base[@]}" --workloads fault_hang --executors serial --timeout 0.001 --out "$d" >/dev/null 2>&1
+grep -q 'timeout after 0.001 s' "$d/cpu_vs_io.csv" || say_fail "3: --timeout 0.001 not named as given"
 [ "$el" -le $((n_c * (1 + 1) + 10)) ] || say_fail "3: $n_c hanging configurations took $el s"
 echo "3: $n_c hanging configurations at --timeout 0.5 took ~$el s"
 
@@ -297,6 +300,13 @@ for sigs in "TERM TERM" "HUP"; do
   grep -q 'interrupted: wrote the' "$d.err" || say_fail "7: $sigs: no 'wrote' line: $(tail -2 "$d.err")"
   no_temp_files "$d" "7: $sigs"
 done
+
+# A stdout that cannot take the table (/dev/full): said on stderr; the
+# results files are still written.
+d="$T/full"; mkdir -p "$d"
+"$bin" "${base[@]}" --workloads cpu --executors serial --out "$d" >/dev/full 2>"$d.err"
+grep -q 'cannot write to stdout' "$d.err" || say_fail "7: stdout on /dev/full not reported"
+[ -s "$d/cpu_vs_io.summary.csv" ] || say_fail "7: stdout on /dev/full: results not written"
 
 # ---- 8. Results that cannot be written: over `ulimit -f` (the limit is in
 # 1 KiB blocks; 1 block is less than any CSV with rows): a non-zero exit that

@@ -158,6 +158,14 @@ static int parse_names(const char *flag, const char *arg, const char *const *nam
                 w += snprintf(err + w, errlen - (size_t)w, "%s%s", q == names ? " " : ", ", *q);
             goto fail;
         }
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(l[k], tok) == 0) {
+                snprintf(err, errlen,
+                         "--%s: '%s' given twice in '%s': name each once (--reps repeats a "
+                         "configuration)",
+                         flag, tok, arg);
+                goto fail;
+            }
         if (!(l[n++] = strdup(tok)))
             goto nomem;
     }
@@ -234,9 +242,19 @@ static int parse_workers(const char *arg, cb_opts_t *o, char *err, size_t errlen
 
 /* A writable directory, proved by creating and removing a file in it (root
  * passes access(2) checks on read-only mounts and 0555 directories). */
-static int check_out_dir(const char *dir, char *err, size_t errlen)
+static int check_out_dir(const char *dir, const char *prog, char *err, size_t errlen)
 {
     struct stat st;
+    /* The longest name a run writes there: DIR/.PROG.summary.csv.new (and
+     * the gnuplot temp files, shorter); refused now, not after the run. */
+    size_t longest = strlen(dir) + strlen(prog) + sizeof("/..summary.csv.new");
+    if (longest > PATH_MAX - 1) {
+        snprintf(err, errlen,
+                 "--out: '%.64s...' is too long: the results' names would be %zu bytes, the "
+                 "system allows %d",
+                 dir, longest, PATH_MAX - 1);
+        return -1;
+    }
     if (stat(dir, &st) != 0) {
         snprintf(err, errlen, "--out: '%s': %s: expected an existing writable directory", dir,
                  strerror(errno));
@@ -344,7 +362,7 @@ int cb_cli_parse(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o)
         case OPT_OUT:
             free(o->out_dir);
             o->out_dir = strdup(optarg);
-            rc = check_out_dir(optarg, err, sizeof(err));
+            rc = check_out_dir(optarg, spec->prog, err, sizeof(err));
             break;
         case OPT_TIMEOUT:
             rc = cb_parse_double("timeout", optarg, 0.001, 1e6, &o->timeout_s, err, sizeof(err));

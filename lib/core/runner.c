@@ -192,12 +192,15 @@ static int child_measure(void *shm, void *arg)
     m->status = CB_OK;
     m->detail[0] = '\0';
     int rc = a->c->measure(a->c, a->o, m);
-    if (rc < 0 && m->status == CB_OK) {
-        m->status = CB_ERROR;
+    if (rc < 0) {
+        /* The failure is the measurement's, said in its own words (or the
+         * errno's name), not as the sandbox's bare "returned -N". */
+        if (m->status == CB_OK)
+            m->status = CB_ERROR;
         if (!m->detail[0])
             snprintf(m->detail, sizeof(m->detail), "%s", strerror(-rc));
     }
-    return rc;
+    return 0;
 }
 
 static int add_rows(cb_results_t *r, const cb_config_t *c, int rep, const double *values,
@@ -534,7 +537,11 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         }
     }
 out_meta:
-    fflush(stdout);
+    /* The table and the verdict are the run's answer: a stdout that could
+     * not take them (a full disk, /dev/full) is said, on stderr. */
+    if (fflush(stdout) != 0 || ferror(stdout))
+        fprintf(stderr, "%s: cannot write to stdout: %s (the results files are written)\n", e->name,
+                strerror(errno ? errno : EIO));
     cb_meta_free(mt);
 out:
     if (lock_fd >= 0)

@@ -497,7 +497,7 @@ int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64
     if (timed_out) {
         /* Whatever the child did once told to stop, it ran past its time. */
         res->status = CB_TIMEOUT;
-        snprintf(res->detail, sizeof(res->detail), "timeout after %.1f s%s",
+        snprintf(res->detail, sizeof(res->detail), "timeout after %g s%s",
                  (double)timeout_ns / 1e9, res->signo == SIGKILL ? " (SIGKILL after SIGTERM)" : "");
     } else if (res->signo == SIGKILL) {
         res->status = CB_CRASHED;
@@ -513,7 +513,12 @@ int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64
         snprintf(res->detail, sizeof(res->detail), "exit %d", res->exit_code);
     } else if (res->fn_rc != 0) {
         res->status = CB_ERROR;
-        snprintf(res->detail, sizeof(res->detail), "returned %d", res->fn_rc);
+        /* A negative errno, as the measurement functions return: named. */
+        if (res->fn_rc < 0 && res->fn_rc > -4096 && strerrorname_np(-res->fn_rc))
+            snprintf(res->detail, sizeof(res->detail), "failed: %s (%s)", strerror(-res->fn_rc),
+                     strerrorname_np(-res->fn_rc));
+        else
+            snprintf(res->detail, sizeof(res->detail), "returned %d", res->fn_rc);
     } else {
         res->status = CB_OK;
     }

@@ -98,6 +98,8 @@ TEST(Sandbox, NonzeroReturnIsError)
     EXPECT_EQ(s.res.status, CB_ERROR);
     EXPECT_EQ(s.res.fn_rc, -22);
     EXPECT_EQ(s.res.exit_code, 0);
+    /* The errno is named, not shown as a bare -22. */
+    EXPECT_STREQ(s.res.detail, "failed: Invalid argument (EINVAL)");
 }
 
 TEST(Sandbox, ArgReachesTheChild)

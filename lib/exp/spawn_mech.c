@@ -200,6 +200,12 @@ int cb_spawn_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t 
         for (size_t i = 0; i < big; i += 4096)
             mem[i] = 1;
     }
+    if (x->mech->once == once_posix_spawn && !x->tiny) {
+        snprintf(m->detail, sizeof(m->detail),
+                 "bench/tiny not in the runfiles, $BUILD_WORKSPACE_DIRECTORY or .");
+        rc = -ENOENT;
+        goto out;
+    }
     int stream = x->mech->kind == CB_SPAWN_STREAM;
     cb_exec_cfg_t cfg = {
         .topo = x->topo,
