@@ -227,9 +227,11 @@ size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out)
 
 const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int workers)
 {
+    /* Each plan is allocated on its own: configurations keep pointers to
+     * them while more are added (a realloc'ed array would move them). */
     if (x->nplans == x->cap_plans) {
         size_t cap = x->cap_plans ? 2 * x->cap_plans : 16;
-        cb_pin_plan_t *p = realloc(x->plans, cap * sizeof(*p));
+        cb_pin_plan_t **p = realloc(x->plans, cap * sizeof(*p));
         if (!p) {
             fprintf(stderr, "%s: out of memory\n", x->def->name);
             return NULL;
@@ -237,12 +239,19 @@ const cb_pin_plan_t *cb_exp_plan(cb_exp_t *x, const cb_pin_choice_t *pin, int wo
         x->plans = p;
         x->cap_plans = cap;
     }
+    cb_pin_plan_t *plan = calloc(1, sizeof(*plan));
+    if (!plan) {
+        fprintf(stderr, "%s: out of memory\n", x->def->name);
+        return NULL;
+    }
     cb_opts_t o = x->opts;
     if (pin)
         o.pin = pin->policy;
-    if (cb_runner_plan(&o, x->topo, workers, &x->plans[x->nplans]) != 0)
+    if (cb_runner_plan(&o, x->topo, workers, plan) != 0) {
+        free(plan);
         return NULL;
-    return &x->plans[x->nplans++];
+    }
+    return x->plans[x->nplans++] = plan;
 }
 
 /* ---- the main ---- */
@@ -255,8 +264,10 @@ typedef struct built {
 
 static void free_exp(cb_exp_t *x)
 {
-    for (size_t i = 0; i < x->nplans; i++)
-        cb_pin_plan_free(&x->plans[i]);
+    for (size_t i = 0; i < x->nplans; i++) {
+        cb_pin_plan_free(x->plans[i]);
+        free(x->plans[i]);
+    }
     free(x->plans);
     for (size_t i = 0; i < x->nmeta; i++)
         free(x->meta[i]);

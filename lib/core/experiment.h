@@ -185,7 +185,7 @@ struct cb_exp {
     const char **params_keys; /* the run's params (see cb_experiment_t) */
     char **meta;              /* key, value pairs, NULL-terminated */
     size_t nmeta;
-    cb_pin_plan_t *plans;
+    cb_pin_plan_t **plans;
     size_t nplans, cap_plans;
 };
 
