@@ -45,6 +45,7 @@ static int prepare(cb_exp_t *x)
         .workers = x->workers[0],
         .io_ms = p->io_ms,
         .io_jitter = p->io_jitter,
+        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
     };
     x->user = &py;
     /* Replaced once the reference is sized (a later key wins). */

@@ -142,9 +142,12 @@ int cb_report_plot(const cb_experiment_t *e, const char *argv0, const char *dir)
              "rawfile='%s'; summaryfile='%s'; outpng='%s'; outsvg='%s'; plotdir='%s'", raw, sum,
              tpng, tsvg, plotdir ? plotdir : ".");
     char *argv[] = {"gnuplot", "-e", defs, script, NULL};
-    int st = cb_helper_run(argv, NULL, 0, NULL);
+    /* gnuplot and anything it starts are held to a minute, as a group. */
+    int st = cb_helper_run(argv, NULL, 0, NULL, 60);
     if (st == 127)
         fprintf(stderr, "plot: cannot run gnuplot (scripts/setup.sh installs gnuplot-nox)\n");
+    if (st == -ETIMEDOUT)
+        fprintf(stderr, "plot: gnuplot ran past 60 s; killed with what it started\n");
     free(script);
     free(plotdir);
     int ok = st == 0;

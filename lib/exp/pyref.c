@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,8 @@ static long py_workers(const char *e, const cb_pyref_t *p)
     return p->workers;
 }
 
-static int add_skipped(cb_results_t *r, int rep, const cb_pyref_t *p, const char *why)
+static int add_failed(cb_results_t *r, int rep, const cb_pyref_t *p, cb_status_t st,
+                      const char *why)
 {
     char execs[sizeof(p->execs)], *save = NULL;
     snprintf(execs, sizeof(execs), "%s", p->execs);
@@ -70,7 +72,7 @@ static int add_skipped(cb_results_t *r, int rep, const cb_pyref_t *p, const char
                 .metric = "wall_s",
                 .value = NAN,
                 .unit = "s",
-                .status = CB_SKIPPED,
+                .status = st,
                 .detail = why,
             };
             if (cb_results_add(r, &s) < 0)
@@ -94,18 +96,58 @@ static void last_line(const char *path, char *out, size_t len)
     out[strcspn(out, "\n")] = '\0';
 }
 
+/* How many configurations one reference run measures. */
+static int nconfigs(const cb_pyref_t *p)
+{
+    int ne = 1, nw = 1;
+    for (const char *c = p->execs; *c; c++)
+        ne += *c == ',';
+    for (const char *c = p->wls; *c; c++)
+        nw += *c == ',';
+    return ne * nw;
+}
+
+/* What a helper's status means for the rows: 0 ok, else the status and
+ * the reason in why. */
+static cb_status_t helper_status(int rc, double limit_s, const char *errpath, char *why, size_t len)
+{
+    char last[160] = "";
+    if (rc == 0)
+        return CB_OK;
+    if (errpath)
+        last_line(errpath, last, sizeof(last));
+    if (rc == -ETIMEDOUT) {
+        snprintf(why, len, "python_reference.py: timeout after %g s (killed with its processes)",
+                 limit_s);
+        return CB_TIMEOUT;
+    }
+    if (rc >= 128 && rc < 128 + NSIG) {
+        const char *sig = sigabbrev_np(rc - 128);
+        snprintf(why, len, "python_reference.py died of SIG%s", sig ? sig : "NAL");
+        return CB_CRASHED;
+    }
+    if (rc < 0)
+        snprintf(why, len, "python_reference.py: %s", strerror(-rc));
+    else
+        snprintf(why, len, "python_reference.py failed (exit %d): %s", rc, last);
+    return CB_ERROR;
+}
+
 int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
 {
     if (p->why)
-        return rep < 0 ? 0 : add_skipped(r, rep, p, p->why);
+        return rep < 0 ? 0 : add_failed(r, rep, p, p->why_status, p->why);
     /* The script's CSV goes to a temp file (TMPDIR: the test sandbox's under
      * bazel test). */
     const char *td = getenv("TMPDIR");
-    char tmp[4096];
+    char tmp[4096], why[256] = "";
     snprintf(tmp, sizeof(tmp), "%s/cb_pyref_XXXXXX", td && *td ? td : "/tmp");
     int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) {
+        snprintf(why, sizeof(why), "cannot make a temp file in %s (TMPDIR): %s",
+                 td && *td ? td : "/tmp", strerror(errno));
+        return rep < 0 ? 0 : add_failed(r, rep, p, CB_ERROR, why);
+    }
     close(fd);
     char tasks[32], iters[32], io[32], jit[32], workers[32], out[256];
     snprintf(tasks, sizeof(tasks), "%ld", p->tasks);
@@ -120,25 +162,29 @@ int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
                     "--workloads", p->wls,    "--seed",  "1",           NULL};
     char errpath[sizeof(tmp) + 8];
     snprintf(errpath, sizeof(errpath), "%s.err", tmp);
-    int rc = cb_helper_run(argv, out, sizeof(out), errpath);
-    char why[256] = "";
-    if (rc != 0) {
-        char last[160];
-        last_line(errpath, last, sizeof(last));
-        snprintf(why, sizeof(why), "python_reference.py failed (status %d): %s", rc, last);
-    }
+    /* The reference is measured like a configuration: each of its
+     * configurations gets the limit, plus the interpreter's start. */
+    double limit = p->timeout_s > 0 ? p->timeout_s * nconfigs(p) + 10 : 0;
+    int rc = cb_helper_run(argv, out, sizeof(out), errpath, limit);
+    cb_status_t st = helper_status(rc, limit, errpath, why, sizeof(why));
     unlink(errpath);
     cb_results_t *py = NULL;
-    if (rc == 0 && rep >= 0) {
+    if (st == CB_OK && rep >= 0) {
         char err[256];
         py = cb_results_new();
-        if (!py || cb_results_read_raw(py, tmp, err, sizeof(err)) < 0)
-            snprintf(why, sizeof(why), "python_reference.py wrote an unreadable CSV");
+        if (!py) {
+            unlink(tmp);
+            return -ENOMEM;
+        }
+        if (cb_results_read_raw(py, tmp, err, sizeof(err)) < 0) {
+            snprintf(why, sizeof(why), "python_reference.py wrote an unreadable CSV: %.160s", err);
+            st = CB_ERROR;
+        }
     }
     unlink(tmp);
-    if (rep < 0 || why[0]) {
+    if (rep < 0 || st != CB_OK) {
         cb_results_free(py);
-        return rep < 0 ? 0 : add_skipped(r, rep, p, why);
+        return rep < 0 ? 0 : add_failed(r, rep, p, st, why);
     }
     for (size_t i = 0; i < cb_results_count(py); i++) {
         cb_sample_t s = *cb_results_get(py, i);
@@ -156,6 +202,7 @@ void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
 {
     p->python = cb_helper_find("python3");
     p->script = cb_runner_find_data(argv0, "scripts/python_reference.py");
+    p->why_status = CB_SKIPPED; /* nothing to run: the rows are skipped */
     if (!p->python) {
         p->why = "python3 not found on PATH";
         return;
@@ -169,10 +216,19 @@ void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
     char secs[32], out[256];
     snprintf(secs, sizeof(secs), "%g", c_task_s);
     char *argv[] = {p->python, p->script, "--calibrate", secs, NULL};
-    if (cb_helper_run(argv, out, sizeof(out), "/dev/null") == 0)
-        p->py_iters = strtoull(out, NULL, 10);
-    if (p->py_iters == 0)
-        p->why = "python_reference.py --calibrate failed";
+    double limit = p->timeout_s > 0 ? p->timeout_s : 0;
+    int rc = cb_helper_run(argv, out, sizeof(out), "/dev/null", limit);
+    cb_status_t st = helper_status(rc, limit, NULL, p->why_buf, sizeof(p->why_buf));
+    if (st == CB_OK && (p->py_iters = strtoull(out, NULL, 10)) == 0) {
+        snprintf(p->why_buf, sizeof(p->why_buf),
+                 "python_reference.py --calibrate printed no count");
+        st = CB_ERROR;
+    }
+    if (st != CB_OK) {
+        p->why = p->why_buf;
+        p->why_status = st;
+        p->py_iters = 0;
+    }
 }
 
 void cb_pyref_free(cb_pyref_t *p)

@@ -28,20 +28,29 @@ typedef struct cb_pyref {
     long tasks, workers;
     uint64_t py_iters; /* Python increments per task, for comparable task time */
     double io_ms, io_jitter;
-    const char *why; /* set when the rows are skipped */
+    double timeout_s;       /* per configuration (the run's --timeout); 0: none */
+    const char *why;        /* set when the rows cannot be measured */
+    cb_status_t why_status; /* and then their status: skipped (no python3,
+                               no script) or error/timeout/crashed */
+    char why_buf[192];
 } cb_pyref_t;
 
 /* Finds python3 and the script, and sizes the Python cpu task to about
- * c_task_s seconds with the script's own calibration. A missing python3
- * or script, or a failed calibration, leaves p->why set (the rows are then
- * recorded `skipped`). */
+ * c_task_s seconds with the script's own calibration (under the timeout).
+ * A missing python3 or script leaves p->why set and the rows `skipped`; a
+ * calibration that fails, dies or hangs makes them `error`, `crashed` or
+ * `timeout`. */
 void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s);
 
 /* Adds the py_* executor or workload name to the selection (once). */
 void cb_pyref_select(char *list, size_t len, const char *name);
 
-/* Runs the reference once (rep < 0: a warm-up, no rows) and adds its rows.
- * Returns 0 or a negative errno. */
+/* Runs the reference once (rep < 0: a warm-up, no rows) and adds its rows,
+ * as a measured configuration: under the timeout (the configurations'
+ * limit times their number), its process tree killed with it, and a run
+ * that fails, dies of a signal, hangs or writes an unreadable CSV recorded
+ * as `error`, `crashed` or `timeout` with the reason. Returns 0 or a
+ * negative errno. */
 int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r);
 
 void cb_pyref_free(cb_pyref_t *p);
