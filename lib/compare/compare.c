@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/core/meta.h"
 #include "lib/core/afile.h"
@@ -1070,6 +1071,15 @@ int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
         fprintf(errf, "compare: %s\n", strerror(ENOMEM));
         goto out;
     }
+    /* The report never replaces an input. */
+    struct stat rs, is;
+    for (int k = 0; rpath && k < 2; k++)
+        if (stat(rpath, &rs) == 0 && stat(k ? cur : base, &is) == 0 && rs.st_dev == is.st_dev &&
+            rs.st_ino == is.st_ino) {
+            fprintf(errf, "compare: --report %s is the %s input: give another file\n", report,
+                    k ? "NEW" : "BASE");
+            goto out;
+        }
     /* The report's temp file is created first, so that an unwritable path is
      * refused before anything is compared. */
     if (rpath && (rc = cb_afile_open(&a, rpath)) < 0) {
@@ -1083,7 +1093,41 @@ int cb_compare_main(int argc, char **argv, FILE *out, FILE *errf)
             cb_afile_abort(&a);
         goto out;
     }
+    /* A metric asked for that neither file has is a typo that would switch
+     * the gate off: refused. */
+    for (const char *p = o.metrics; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        int seen = 0;
+        for (int k = 0; k < 2 && !seen; k++)
+            for (size_t i = 0; i < cb_results_count(c->owned[k]) && !seen; i++) {
+                const char *m = cb_results_get(c->owned[k], i)->metric;
+                seen = strlen(m) == n && strncmp(m, p, n) == 0;
+            }
+        /* speedup and efficiency are derived from wall_s rows (when a
+         * file has a serial reference), so they need not be in the files. */
+        seen |= (n == 7 && strncmp(p, "speedup", 7) == 0) ||
+                (n == 10 && strncmp(p, "efficiency", 10) == 0);
+        if (!seen) {
+            fprintf(errf, "compare: --metrics: '%.*s' is in neither %s nor %s\n", (int)n, p, base,
+                    cur);
+            if (rpath)
+                cb_afile_abort(&a);
+            goto out;
+        }
+        p += n + (end != NULL);
+    }
     status = cb_compare_exit_code(c);
+    size_t compared = c->nrows - c->count[CB_VERDICT_MISSING] - c->count[CB_VERDICT_NEW];
+    if (compared == 0) {
+        /* Nothing in common (an empty NEW, every row lost, a filter that
+         * keeps nothing): a gate must not read that as "no regression". */
+        fprintf(errf,
+                "compare: nothing compared: %zu configurations only in BASE, %zu only in NEW "
+                "(exit %d)\n",
+                c->count[CB_VERDICT_MISSING], c->count[CB_VERDICT_NEW], CB_EXIT_NOTHING);
+        status = CB_EXIT_NOTHING;
+    }
     if (cb_compare_print_table(c, out) < 0)
         fprintf(errf, "compare: writing the table failed\n");
     if (rpath) {

@@ -251,12 +251,53 @@ TEST_F(Compare, MetricsListLimitsTheComparison)
                     strcmp(c_->rows[i].metric, "user_s") == 0)
             << c_->rows[i].metric;
 
-    EXPECT_EQ(run({"--metrics", "speedup", dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_OK)
+    /* Nothing to compare (no serial row to derive a speedup from): its own
+     * exit status, never "no regression". */
+    EXPECT_EQ(run({"--metrics", "speedup", dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_NOTHING)
         << err_;
+    EXPECT_NE(err_.find("nothing compared"), std::string::npos) << err_;
+    /* A metric neither file has is a typo, refused. */
+    EXPECT_EQ(run({"--metrics", "wall_s,nosuch", dir_ + "/base.csv", dir_ + "/new.csv"}),
+              CB_EXIT_USAGE);
+    EXPECT_NE(err_.find("'nosuch' is in neither"), std::string::npos) << err_;
     EXPECT_EQ(run({"--metrics", "wall_s", dir_ + "/base.csv", dir_ + "/new.csv"}),
               CB_EXIT_REGRESSION);
     EXPECT_EQ(run({"--metrics", "wall_s,", dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_USAGE);
     EXPECT_NE(err_.find("'wall_s,'"), std::string::npos) << err_;
+}
+
+// The inputs a gate must not take quietly: a NEW file with no rows (every
+// configuration lost), values that are not finite decimals or are negative
+// times, a byte order mark, a report path that is an input.
+TEST_F(Compare, AGateCannotBeSwitchedOffByAccident)
+{
+    compare(raw_csv(standard()), raw_csv(standard()), nullptr);
+    std::string header = raw_csv(standard()).substr(0, raw_csv(standard()).find('\n') + 1);
+    write("empty.csv", header);
+    EXPECT_EQ(run({dir_ + "/base.csv", dir_ + "/empty.csv"}), CB_EXIT_NOTHING) << err_;
+    EXPECT_NE(err_.find("nothing compared"), std::string::npos) << err_;
+    for (const char *bad : {"inf", "1e309", "0x10", "nan", "-1.5"}) {
+        std::string csv = header + "cpu_vs_io,thread,cpu,2,4,compact,0,wall_s," + bad + ",s,ok,\n";
+        write("bad.csv", csv);
+        EXPECT_EQ(run({dir_ + "/base.csv", dir_ + "/bad.csv"}), CB_EXIT_USAGE) << bad;
+        EXPECT_NE(err_.find("bad.csv:2"), std::string::npos) << bad << ": " << err_;
+    }
+    write("bom.csv", "\xEF\xBB\xBF" + raw_csv(standard()));
+    EXPECT_EQ(run({dir_ + "/base.csv", dir_ + "/bom.csv"}), CB_EXIT_OK) << err_;
+    auto slurp = [](const std::string &path) {
+        std::string text;
+        FILE *f = fopen(path.c_str(), "r");
+        for (int ch; f && (ch = fgetc(f)) != EOF;)
+            text += (char)ch;
+        if (f)
+            fclose(f);
+        return text;
+    };
+    std::string before = slurp(dir_ + "/base.csv");
+    EXPECT_EQ(run({"--report", dir_ + "/base.csv", dir_ + "/base.csv", dir_ + "/new.csv"}),
+              CB_EXIT_USAGE);
+    EXPECT_NE(err_.find("is the BASE input"), std::string::npos) << err_;
+    EXPECT_EQ(slurp(dir_ + "/base.csv"), before);
 }
 
 // One repetition a busy machine preempted does not hide a real change: the

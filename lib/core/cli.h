@@ -23,6 +23,7 @@ enum {
     CB_EXIT_USAGE = 2,
     CB_EXIT_FAILED = 3,
     CB_EXIT_REGRESSION = 4,
+    CB_EXIT_NOTHING = 5, /* compare: nothing was compared (a gate that checks nothing) */
     CB_EXIT_INTERRUPTED = 130,
 };
 

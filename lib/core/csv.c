@@ -97,6 +97,9 @@ cb_csv_reader_t *cb_csv_open_mem(const char *buf, size_t len)
     r->buf = buf;
     r->len = len;
     r->line = 1;
+    /* A UTF-8 byte order mark (spreadsheets write one) is not data. */
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        r->pos = 3;
     return r;
 }
 

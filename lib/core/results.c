@@ -524,9 +524,13 @@ static int parse_value(const char *s, double *out)
 {
     if (*s == '\0' || *s == ' ' || (*s >= '\t' && *s <= '\r'))
         return -EINVAL;
+    /* Decimal only: strtod would also take "inf", "nan", hex ("0x10") and
+     * give inf for an overflow ("1e309"). */
+    if (strpbrk(s, "xXiInN"))
+        return -EINVAL;
     char *end;
     double v = strtod(s, &end);
-    if (*end != '\0' || isnan(v))
+    if (*end != '\0' || !isfinite(v))
         return -EINVAL;
     *out = v;
     return 0;
@@ -605,7 +609,16 @@ int cb_results_read_raw(cb_results_t *r, const char *path, char *err, size_t err
             goto err;
         }
         if (*vs != '\0' && parse_value(vs, &value) < 0) {
-            set_err(err, errlen, "%s:%zu: column 'value': '%s' is not a number", path, line, vs);
+            set_err(err, errlen, "%s:%zu: column 'value': '%s' is not a finite decimal number",
+                    path, line, vs);
+            rc = -EINVAL;
+            goto err;
+        }
+        const char *unit = f[col[COL_UNIT]];
+        if (value < 0 && (strcmp(unit, "s") == 0 || strcmp(unit, "ms") == 0 ||
+                          strcmp(unit, "us") == 0 || strcmp(unit, "ns") == 0)) {
+            set_err(err, errlen, "%s:%zu: column 'value': %s %s is a negative time", path, line, vs,
+                    unit);
             rc = -EINVAL;
             goto err;
         }

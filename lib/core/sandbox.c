@@ -497,8 +497,8 @@ int cb_sandbox_run(int (*fn)(void *shm, void *arg), void *arg, void *shm, uint64
     if (timed_out) {
         /* Whatever the child did once told to stop, it ran past its time. */
         res->status = CB_TIMEOUT;
-        snprintf(res->detail, sizeof(res->detail), "timeout after %g s%s",
-                 (double)timeout_ns / 1e9, res->signo == SIGKILL ? " (SIGKILL after SIGTERM)" : "");
+        snprintf(res->detail, sizeof(res->detail), "timeout after %g s%s", (double)timeout_ns / 1e9,
+                 res->signo == SIGKILL ? " (SIGKILL after SIGTERM)" : "");
     } else if (res->signo == SIGKILL) {
         res->status = CB_CRASHED;
         snprintf(res->detail, sizeof(res->detail), "killed (SIGKILL; out of memory?)");
