@@ -60,6 +60,9 @@ const char *cb_echo_model_unavailable(cb_echo_model_t m);
 int cb_echo_model_parse(const char *name);
 /* 1 when the model runs W workers (thread_pool, process_pool, hybrid). */
 int cb_echo_model_pooled(cb_echo_model_t m);
+/* 1 when the model serves every connection from one thread's event loop
+ * (epoll, coroutine): the models E10/E11 hold against thread. */
+int cb_echo_model_one_loop(cb_echo_model_t m);
 
 /* ---- servers ---- */
 

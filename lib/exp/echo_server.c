@@ -31,6 +31,7 @@
 
 static const struct {
     const char *name, *summary;
+    int one_loop; /* every connection on one thread's event loop */
 } models[CB_ECHO_NMODELS] = {
     [CB_ECHO_THREAD] = {"thread", "one pthread per connection, blocking I/O, pinned round robin"},
     [CB_ECHO_THREAD_POOL] = {"thread_pool",
@@ -39,8 +40,10 @@ static const struct {
     [CB_ECHO_PROCESS_POOL] = {"process_pool",
                               "W pre-forked pinned processes on one shared listening socket, "
                               "each a level-triggered epoll loop"},
-    [CB_ECHO_EPOLL] = {"epoll", "one pinned thread, non-blocking sockets, level-triggered epoll"},
-    [CB_ECHO_COROUTINE] = {"coroutine", "one pinned thread, a coroutine per connection (sched.h)"},
+    [CB_ECHO_EPOLL] = {"epoll", "one pinned thread, non-blocking sockets, level-triggered epoll",
+                       .one_loop = 1},
+    [CB_ECHO_COROUTINE] = {"coroutine", "one pinned thread, a coroutine per connection (sched.h)",
+                           .one_loop = 1},
     [CB_ECHO_HYBRID] = {"hybrid",
                         "W pinned processes, SO_REUSEPORT, each with a coroutine per connection"},
 };
@@ -72,6 +75,11 @@ int cb_echo_model_parse(const char *name)
 int cb_echo_model_pooled(cb_echo_model_t m)
 {
     return m == CB_ECHO_THREAD_POOL || m == CB_ECHO_PROCESS_POOL || m == CB_ECHO_HYBRID;
+}
+
+int cb_echo_model_one_loop(cb_echo_model_t m)
+{
+    return (unsigned)m < CB_ECHO_NMODELS && models[m].one_loop;
 }
 
 struct cb_echo_server {

@@ -21,6 +21,7 @@
 
 #include "lib/testing/leak_probe.h"
 #include "lib/exp/echo.h"
+#include "lib/exp/echo_bench.h"
 
 namespace
 {
@@ -289,6 +290,40 @@ TEST(Echo, ModelNames)
     }
     EXPECT_EQ(cb_echo_model_parse("fibers"), -1);
     EXPECT_EQ(cb_echo_model_name(CB_ECHO_NMODELS), nullptr);
+}
+
+// The bench's axis and --serve flag come from the model table: every row,
+// in model order, and an error line that names every model.
+TEST(Echo, ModelAxisAndServeFlag)
+{
+    const cb_name_t *names;
+    ASSERT_EQ(cb_echo_model_names(&names), (size_t)CB_ECHO_NMODELS);
+    char err[256];
+    for (int i = 0; i < CB_ECHO_NMODELS; i++) {
+        cb_echo_model_t m = (cb_echo_model_t)i;
+        EXPECT_STREQ(names[i].name, cb_echo_model_name(m));
+        EXPECT_STREQ(names[i].summary, cb_echo_model_summary(m));
+        ASSERT_NE(names[i].unavailable, nullptr);
+        EXPECT_EQ(names[i].unavailable(), cb_echo_model_unavailable(m));
+        EXPECT_EQ(names[i].hidden, 0);
+        int field = 0;
+        EXPECT_EQ(cb_echo_model_flag_parse(&field, names[i].name, err, sizeof(err)), 0);
+        EXPECT_EQ(field, i + 1);
+    }
+    int field = 0;
+    ASSERT_EQ(cb_echo_model_flag_parse(&field, "fibers", err, sizeof(err)), -1);
+    EXPECT_EQ(field, 0);
+    EXPECT_NE(strstr(err, "'fibers'"), nullptr) << err;
+    EXPECT_EQ(strchr(err, '\n'), nullptr) << err;
+    for (int i = 0; i < CB_ECHO_NMODELS; i++)
+        EXPECT_NE(strstr(err, cb_echo_model_name((cb_echo_model_t)i)), nullptr) << err;
+    EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_EPOLL));
+    EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_COROUTINE));
+    EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_THREAD));
+    EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_HYBRID));
+    EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_NMODELS));
+    EXPECT_EQ(cb_echo_bench_warmup_ns(500000000ull), 100000000ull);
+    EXPECT_EQ(cb_echo_bench_warmup_ns(50000000ull), 20000000ull);
 }
 
 // A thread_pool worker multiplexes its connections: one worker serves 50
