@@ -208,16 +208,12 @@ static const cb_experiment_def_t echo = {
     .name = "echo",
     .summary = "TCP echo servers on every server model (see --list) under a closed-loop "
                "loopback load.",
-    .flags = flags,
-    .nflags = sizeof(flags) / sizeof(flags[0]),
+    CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_echo_bench_t),
     .executors = {.names_fn = cb_echo_model_names},
     .workloads = {.names = workloads, .n = sizeof(workloads) / sizeof(workloads[0])},
-    .reps = 5,
     .quick_reps = 3,
-    .warmup = 1,
-    .timeout_s = 60, /* replaced in prepare: duration + warm-up + 20 s */
     .prepare = prepare,
     .variants = variants,
     .build = build,
