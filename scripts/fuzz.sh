@@ -2,7 +2,8 @@
 # Fuzzes the CSV reader/writer, the results and .meta readers, and the
 # command-line parser with libFuzzer (clang -fsanitize=fuzzer, with
 # AddressSanitizer and UndefinedBehaviorSanitizer), each for a bounded time.
-# Not part of `bazel test`: run it by hand.
+# Not part of `bazel test` (which replays the saved inputs through each target:
+# //lib/fuzz:fuzz_replay_test); .ci/run runs it for 60 s a target.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 60)
 #
@@ -11,8 +12,9 @@
 # $FUZZ_DIR (default /tmp/concbench-fuzz); each target's corpus grows there,
 # seeded from lib/fuzz/corpus/TARGET/. A crash leaves crash-* files in
 # $FUZZ_DIR/TARGET/ and the script exits 1: copy the input into
-# lib/fuzz/regressions/ (lib/core/fuzz_regress_test.cc replays every file there
-# through the same checks under `bazel test`), then fix the bug.
+# lib/fuzz/regressions/ named TARGET-without-_fuzz_WHAT (csv_..., results_...;
+# //lib/fuzz:fuzz_replay_test replays every file there through its target
+# under `bazel test`), then fix the bug.
 set -euo pipefail
 secs="${1:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,8 +25,8 @@ flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I"$root")
 
 declare -A srcs=(
-  [csv_fuzz]="lib/core/csv.c"
-  [results_fuzz]="lib/core/results.c lib/core/csv.c lib/core/stats.c lib/core/status.c"
+  [csv_fuzz]="lib/core/csv.c lib/core/afile.c"
+  [results_fuzz]="lib/core/results.c lib/core/meta.c lib/core/csv.c lib/core/afile.c lib/core/stats.c lib/core/status.c"
   [cli_fuzz]="lib/core/cli.c lib/core/topo.c"
 )
 declare -A libs=([csv_fuzz]="" [results_fuzz]="-lm" [cli_fuzz]="-lhwloc -lm")

@@ -32,7 +32,8 @@ int cb_csv_write_row(FILE *f, const char *const *fields, size_t n);
 
 typedef struct cb_csv_reader cb_csv_reader_t;
 
-/* Opens a reader on a file path. NULL with *err = -errno on failure. */
+/* Opens a reader on a file path (a leading UTF-8 byte order mark is
+ * skipped). NULL with *err = -errno on failure. */
 cb_csv_reader_t *cb_csv_open(const char *path, int *err);
 /* Reader over a memory buffer (not copied; must outlive the reader). */
 cb_csv_reader_t *cb_csv_open_mem(const char *buf, size_t len);
