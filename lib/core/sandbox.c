@@ -532,3 +532,16 @@ err:
     cb_sandbox_shm_free(rep, sizeof(*rep));
     return rc;
 }
+
+pid_t cb_fork_child(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        cb_child_init(parent);
+    else
+        cb_children_track(pid);
+    return pid;
+}

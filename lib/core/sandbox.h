@@ -100,6 +100,12 @@ void cb_children_track(pid_t pid);
 void cb_children_untrack(pid_t pid);
 void cb_children_kill_all(int sig);
 
+/* fork as every helper process of the harness is forked: the child has run
+ * cb_child_init (it dies with its parent), the parent has tracked it.
+ * Returns 0 in the child, the pid in the parent, or -errno. Untrack after
+ * reaping. */
+pid_t cb_fork_child(void);
+
 #ifdef __cplusplus
 }
 #endif

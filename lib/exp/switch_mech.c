@@ -163,18 +163,15 @@ static int measure_coro(const cb_switch_cfg_t *x, cb_measurement_t *m)
 static long run_process(cb_switch_partner_t *p, uint64_t *ns, int *rc)
 {
     const cb_switch_cfg_t *x = p->x;
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = cb_fork_child();
     if (pid < 0)
-        return -errno;
+        return pid;
     if (pid == 0) {
-        cb_child_init(parent);
         if (x->pinned && (p->rc = cb_pin_bind_child(x->topo, x->pu[1])) < 0)
             _exit(3);
         x->mech->answer(p);
         _exit(p->rc < 0 ? 1 : 0);
     }
-    cb_children_track(pid);
     long n = x->mech->pingpong(p, x->min_s, ns);
     x->mech->stop(p);
     int st;

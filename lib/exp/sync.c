@@ -153,15 +153,11 @@ static int unit_start(units_t *u, int i)
         if (rc != 0)
             return -rc;
     } else {
-        pid_t parent = getpid();
-        pid_t pid = fork();
+        pid_t pid = cb_fork_child();
         if (pid < 0)
-            return -errno;
-        if (pid == 0) {
-            cb_child_init(parent);
+            return pid;
+        if (pid == 0)
             _exit(unit_body(&u->args[i]) == 0 ? 0 : 1);
-        }
-        cb_children_track(pid);
         u->pid[i] = pid;
     }
     u->started++;
