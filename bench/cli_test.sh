@@ -31,6 +31,11 @@ check_refused "4096" --pin 4096
 check_refused "/nonexistent" --out /nonexistent
 check_refused "--frobnicate" --frobnicate
 check_refused "'0'" --timeout 0
+# A task count whose memory cannot fit is refused before anything runs,
+# with the estimate and the machine's memory (not left to the OOM killer).
+check_refused "needs about" --tasks 100000000 --executors coroutine
+check_refused "GiB available" --tasks 100000000 --executors thread --workloads io
+
 # A name twice would run one configuration twice, both as rep 0.
 check_refused "'serial' given twice" --executors serial,thread,serial
 check_refused "'cpu' given twice" --workloads cpu,cpu

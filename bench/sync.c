@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "lib/core/experiment.h"
+#include "lib/exec/executor.h"
 #include "lib/exp/sync_exp.h"
 
 typedef cb_sync_params_t params_t;
@@ -101,6 +102,11 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     long count = wl->kind == CB_SYNC_K_RACE || wl->kind == CB_SYNC_K_QUEUE ? pt->workers
                  : wl->kind == CB_SYNC_K_SEM                               ? SEM_TASKS
                                                                            : e4_tasks(x);
+    char why[256];
+    if (cb_executor_fits(cb_executor_find(pt->executor), (size_t)count, why, sizeof(why)) < 0) {
+        fprintf(stderr, "sync: %s on %s: %s\n", pt->executor, pt->workload, why);
+        return CB_EXIT_USAGE;
+    }
     *(cb_sync_cfg_t *)cfg->ctx = (cb_sync_cfg_t){wl, unit, (int)count, p};
     /* workers: threads or processes alive at once (the semaphore row: its
      * permits); tasks: units started or items moved. */

@@ -129,6 +129,7 @@ static int coro_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *res
 
 const cb_executor_t cb_exec_coroutine = {
     .name = "coroutine",
+    .task_bytes = 16u << 10, /* touched stack pages, guard, page tables */
     .unit = "coroutine",
     .summary = "stackful coroutines on one thread; IO waits go to an epoll loop",
     .open = coro_open,

@@ -172,6 +172,7 @@ static int process_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *
 
 const cb_executor_t cb_exec_process = {
     .name = "process",
+    .task_bytes = 256u << 10, /* page tables, kernel structures, touched pages */
     .unit = "fork",
     .parallel = 1,
     .summary = "one fork per task, all forked, then reaped",

@@ -79,6 +79,7 @@ static int pp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resul
 
 const cb_executor_t cb_exec_process_pool = {
     .name = "process_pool",
+    .task_bytes = 64, /* a queue slot */
     .unit = "fork",
     .pool = 1,
     .parallel = 1,

@@ -58,6 +58,7 @@ static int serial_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *r
 
 const cb_executor_t cb_exec_serial = {
     .name = "serial",
+    .task_bytes = 0,
     .summary = "tasks one after another on the calling thread",
     .open = serial_open,
     .run = serial_run,

@@ -162,6 +162,7 @@ static int thread_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *r
 
 const cb_executor_t cb_exec_thread = {
     .name = "thread",
+    .task_bytes = 32u << 10, /* its stack pages and kernel task */
     .unit = "pthread",
     .parallel = 1,
     .summary = "one pthread per task, all created, then joined",

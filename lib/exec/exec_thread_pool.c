@@ -123,6 +123,7 @@ static int tp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resul
 
 const cb_executor_t cb_exec_thread_pool = {
     .name = "thread_pool",
+    .task_bytes = 64, /* a queue slot */
     .unit = "pthread",
     .pool = 1,
     .parallel = 1,

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/exec/exec_internal.h"
 
@@ -38,6 +40,36 @@ size_t cb_executor_name_table(cb_name_t *tab, size_t cap, int (*keep)(const cb_e
             tab[n++] = (cb_name_t){cb_executors[i]->name, cb_executors[i]->summary,
                                    cb_executors[i]->unavailable, 0};
     return n;
+}
+
+/* MemAvailable from /proc/meminfo in bytes, else the physical memory. */
+static double mem_available(double *total)
+{
+    *total = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    double avail = *total;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned long long kb;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            avail = (double)kb * 1024;
+    if (f)
+        fclose(f);
+    return avail;
+}
+
+int cb_executor_fits(const cb_executor_t *e, size_t tasks, char *why, size_t len)
+{
+    double per = (double)e->task_bytes + (double)sizeof(cb_task_result_t);
+    double need = per * (double)tasks, total;
+    double avail = mem_available(&total);
+    if (need <= avail * 0.8)
+        return 0;
+    snprintf(why, len,
+             "--tasks %zu needs about %.1f GiB (%.0f B per task), this machine has %.1f GiB, "
+             "%.1f GiB available: use fewer tasks",
+             tasks, need / 1073741824.0, per, total / 1073741824.0, avail / 1073741824.0);
+    return -1;
 }
 
 int cb_executor_available(const cb_executor_t *e)

@@ -52,6 +52,9 @@ typedef struct cb_executor {
     /* 1: the workers outlive a run (a pool): spawn measures a submit and a
      * stream of tasks instead of a start. */
     int pool;
+    /* Resident memory each task holds while a run lasts (an estimate: the
+     * harness refuses, before running, a task count that cannot fit). */
+    size_t task_bytes;
     /* NULL when usable on this host, else why not (for --list). */
     const char *(*unavailable)(void);
     /* Untimed set-up: pre-start pools. Optional (NULL). *state is passed to
@@ -82,6 +85,12 @@ const cb_executor_t *cb_executor_find(const char *name);
  * accepts (NULL: all), in registry order, for an experiment's axis.
  * Returns the count. */
 size_t cb_executor_name_table(cb_name_t *tab, size_t cap, int (*keep)(const cb_executor_t *e));
+
+/* 0 when tasks tasks at once fit this machine's memory by e's estimate
+ * (task_bytes and a result each, within 80 % of MemAvailable), else -1
+ * after writing "--tasks N needs about X GiB (...), this machine has ..."
+ * to why. */
+int cb_executor_fits(const cb_executor_t *e, size_t tasks, char *why, size_t len);
 
 /* 1 when e can run on this host (its unavailable hook is absent or says
  * NULL), else 0. */

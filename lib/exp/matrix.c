@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "lib/core/clock.h"
@@ -194,6 +195,11 @@ int cb_matrix_build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg,
     b->gil_interval_ns = gil ? (uint64_t)(x->opts.gil_interval_ms * 1e6) : 0;
     b->params = *params;
     b->params.tmp_dir = x->out_dir;
+    char why[256];
+    if (cb_executor_fits(b->executor, b->params.tasks, why, sizeof(why)) < 0) {
+        fprintf(stderr, "%s: %s on %s: %s\n", x->def->name, pt->executor, pt->workload, why);
+        return CB_EXIT_USAGE;
+    }
     if (!(b->plan = cb_exp_plan(x, pt->pin, b->workers)))
         return CB_EXIT_USAGE;
     *cfg = (cb_config_t){
