@@ -9,6 +9,18 @@ set datafile separator ','
 set datafile missing ''
 isrow(x) = (strcol(7) eq metric && column(9) > 0)
 
+# Nothing to draw (a subset run, or every configuration failed): a panel
+# that says so, not a gnuplot error.
+nbars = int(system(sprintf("awk -F, 'NR > 1 && $7 == \"%s\" && $9 > 0' '%s' | wc -l", metric, summaryfile)))
+if (nbars == 0) {
+  set label 99 sprintf("no %s rows with an ok sample in this run (a subset, or see the CSV's status column)", metric) at graph 0.5, graph 0.5 center
+  set xrange [0:1]
+  set yrange [0:1]
+  unset xtics
+  unset ytics
+  plot 2 notitle lc rgb "white"
+  unset label 99
+} else {
 # Keep only the rows to draw, so positions, tics and autoscaling see nothing
 # else.
 set table $rows separator comma
@@ -25,3 +37,4 @@ set offsets 0.6, 0.6, 0, 0
 plot $rows using 0:1:5:xtic(4) with boxes lc rgb variable, \
      $rows using 0:1:2:3 with yerrorbars lc rgb "black" ps 0, \
      $rows using 0:($3 * 1.35):(sprintf("%.3g", $1)) with labels font ",8"
+}

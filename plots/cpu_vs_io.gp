@@ -41,6 +41,9 @@ xat(e) = pos(e) > 0 ? XP[pos(e)] : NaN
 m(e, w) = pos(e) > 0 ? M[pos(e) + (w eq "io" ? nexec : 0)] : NaN
 r(wl, a, b) = m(b, wl) / m(a, wl)
 fmt(x) = (x == x) ? sprintf("%.2fx", x) : "n/a"
+# Rows of a workload and metric with an ok sample: a run of a subset
+# (--workloads cpu) leaves a panel blank instead of failing.
+hasrows(wl, met) = int(system(sprintf("awk -F, 'NR > 1 && $3 == \"%s\" && $7 == \"%s\" && $9 > 0' '%s' | wc -l", wl, met, summaryfile)))
 sel(wl, met) = (strcol(3) eq wl && strcol(7) eq met && column(9) > 0)
 # Column c of the selected rows only: every column of a plot must be NaN on
 # the other rows, or they still count in the y autoscaling.
@@ -71,8 +74,10 @@ do for [wl in "cpu io"] {
   set yrange [0:*]
   set offsets 0, 0, graph 0.22, 0
   set label 1 (wl eq "cpu" ? cpu_note : io_note) at graph 0.01, graph 0.97 font ",9" front
+  if (hasrows(wl, "wall_s") == 0) { set multiplot next } else {
   plot summaryfile using (sel(wl, "wall_s") ? xat(strcol(2)) : NaN):(v(10, wl, "wall_s")):(famcolor(family(strcol(2)))) with boxes lc rgb variable, \
        summaryfile using (sel(wl, "wall_s") ? xat(strcol(2)) : NaN):(v(10, wl, "wall_s")):(v(13, wl, "wall_s")):(v(14, wl, "wall_s")) with yerrorbars lc rgb "black" ps 0
+  }
   unset label 1
 }
 set offsets 0, 0, 0, 0
@@ -81,9 +86,11 @@ do for [wl in "cpu io"] {
   set title sprintf("%s: speedup over serial in the same language (higher is better; dashed: 1 = no gain)", wl eq "cpu" ? "CPU-bound" : "IO-bound")
   set ylabel "speedup (median; whiskers min to max)"
   set yrange [0:*]
+  if (hasrows(wl, "speedup") == 0) { set multiplot next } else {
   plot summaryfile using (sel(wl, "speedup") ? xat(strcol(2)) : NaN):(v(10, wl, "speedup")):(famcolor(family(strcol(2)))) with boxes lc rgb variable, \
        summaryfile using (sel(wl, "speedup") ? xat(strcol(2)) : NaN):(v(10, wl, "speedup")):(v(13, wl, "speedup")):(v(14, wl, "speedup")) with yerrorbars lc rgb "black" ps 0, \
        1 with lines dt 2 lc rgb "#888888"
+  }
 }
 unset multiplot
 }

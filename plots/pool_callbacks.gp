@@ -9,6 +9,7 @@ set datafile missing ''
 # The rows of one workload and metric (at least one ok sample), thread_pool
 # first, then by workers: bar k of a panel is the k-th row.
 sel(w, m) = sprintf("< awk -F, 'NR > 1 && $3 == \"%s\" && $7 == \"%s\" && $9 > 0 { print ($2 == \"thread_pool\" ? 0 : 1) \",\" $4 \",\" $0 }' '%s' | sort -t, -k1,1n -k2,2n | cut -d, -f3-", w, m, summaryfile)
+has(w, m) = int(system(sel(w, m)[3:] . " | wc -l"))
 col(d) = strcol(2) eq "thread_pool" ? 0x1f77b4 : 0xd62728
 lab(d) = sprintf("%s\n%s workers", strcol(2), strcol(4))
 
@@ -30,19 +31,23 @@ do for [term=1:2] {
   set xtics ()
   set label 1 "whole run" at first 0.5, graph 0.95 center
   set label 2 "callbacks" at first 3.5, graph 0.95 center
+  if (has("callbacks", "wall_s") == 0) { set multiplot next } else {
   plot sel("callbacks", "wall_s") using 0:10:(col(0)):xtic(lab(0)) with boxes lc rgb variable, \
        sel("callbacks", "wall_s") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel("callbacks", "wall_s") using 0:(column(10)):(sprintf("%.3f s", column(10))) with labels offset 0,1 font ",10", \
        sel("callbacks", "callbacks_s") using ($0 + 3):10:(col(0)):xtic(lab(0)) with boxes lc rgb variable, \
        sel("callbacks", "callbacks_s") using ($0 + 3):10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel("callbacks", "callbacks_s") using ($0 + 3):(column(10)):(sprintf("%.3f s", column(10))) with labels offset 0,1 font ",10"
+  }
   unset label 1
   unset label 2
 
   set title "One callback blocks: how long the other finished tasks wait for theirs\n{/*0.8 longest wait from a task's end to its callback's start, over the other tasks (median, whiskers min-max)}"
   set ylabel "seconds"
+  if (has("blocked_callback", "result_wait_s") == 0) { set multiplot next } else {
   plot sel("blocked_callback", "result_wait_s") using 0:10:(col(0)):xtic(lab(0)) with boxes lc rgb variable, \
        sel("blocked_callback", "result_wait_s") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel("blocked_callback", "result_wait_s") using 0:(column(10)):(sprintf("%.3f s", column(10))) with labels offset 0,1 font ",10"
+  }
   unset multiplot
 }

@@ -28,3 +28,24 @@ size=$(stat -c %s "$out/p.png")
 [ "$size" -gt 20000 ] || { echo "FAIL: PNG only $size bytes: nothing drawn?"; exit 1; }
 grep -q '<svg' "$out/p.svg" || { echo "FAIL: no SVG"; exit 1; }
 echo "rendered ${w}x${h}, $size bytes"
+
+# Every subset a user can ask for renders too (a run of --workloads cpu, or
+# of one executor): each executor's and each workload's rows of the fixture
+# alone, without a gnuplot error or warning.
+meta="${fixture%.summary.csv}.meta"
+n=0
+for col in 2 3; do
+  for v in $(awk -F, -v c=$col 'NR > 1 { print $c }' "$fixture" | sort -u); do
+    sub="$out/sub/x.summary.csv"
+    mkdir -p "$out/sub"
+    awk -F, -v c=$col -v v="$v" 'NR == 1 || $c == v' "$fixture" >"$sub"
+    [ -e "$meta" ] && cp "$meta" "$out/sub/x.meta"
+    rm -f "$out/s.png"
+    if ! gnuplot -e "summaryfile='$sub'; outpng='$out/s.png'; outsvg='$out/s.svg'; plotdir='$(dirname "$script")'" "$script" 2>"$out/sub.err" ||
+      [ -s "$out/sub.err" ] || [ ! -s "$out/s.png" ]; then
+      echo "FAIL: the rows of $v alone (column $col) do not render:"; cat "$out/sub.err"; exit 1
+    fi
+    n=$((n + 1))
+  done
+done
+echo "and $n subsets (one executor or one workload each)"

@@ -36,6 +36,10 @@ set ylabel "speedup over serial (median)"
 ymax(w) = system(sprintf("awk -F, 'NR > 1 && $3 == \"%s\" && $7 == \"speedup\" && $9 > 0 { if ($14 > m) m = $14 } END { print m + 0 }' '%s'", w, summaryfile)) + 0
 
 nw = words(wls)
+# No speedup rows at all (a subset without serial, or --executors serial):
+# one panel that says so.
+empty = (nw == 0)
+if (empty) { nw = 1; wls = "none" }
 do for [term=1:2] {
   if (term == 1) { set terminal pngcairo size 650 * nw, 700 font "DejaVu Sans,11"; set output outpng } \
   else { set terminal svg size 650 * nw, 700 font "DejaVu Sans,11" dynamic; set output outsvg }
@@ -52,8 +56,15 @@ do for [term=1:2] {
     set arrow 2 from first 5 * cores, graph 0 to first 5 * cores, graph 1 nohead lc rgb "#888888" dt 4
     set label 1 sprintf("%d PUs", pus) at first pus, graph 0.97 right offset -0.5, 0 font ",9" tc rgb "#555555"
     set label 2 "thread pool\ndefault" at first 5 * cores, graph 0.5 right offset -0.5, 0 font ",9" tc rgb "#555555"
-    plot x with lines dt 3 lc rgb "black" title "ideal", \
-         for [e in execs] for [p in pins] sel(e, w, p) using 4:10 with linespoints lw 2 dt pdt(p) pt ppt(p) ps 1 lc rgb ecol(e) title sprintf("%s (%s)", e, p)
+    if (empty) {
+      set label 3 "no speedup rows in this run: it needs serial and another executor" at graph 0.5, graph 0.5 center
+      set yrange [0:1]
+      plot 2 notitle lc rgb "white"
+      unset label 3
+    } else {
+      plot x with lines dt 3 lc rgb "black" title "ideal", \
+           for [e in execs] for [p in pins] sel(e, w, p) using 4:10 with linespoints lw 2 dt pdt(p) pt ppt(p) ps 1 lc rgb ecol(e) title sprintf("%s (%s)", e, p)
+    }
     unset label 1
     unset label 2
   }

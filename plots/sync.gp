@@ -12,6 +12,9 @@ set datafile missing ''
 # that order, so the k-th wall_s row and the k-th final_counter row of E4
 # are the same configuration.
 sel(w, m) = sprintf("< awk -F, 'BEGIN { n = split(\"%s\", o, \"|\"); for (i = 1; i <= n; i++) r[o[i]] = i } NR > 1 && ($3 in r) && $7 == \"%s\" && $9 > 0 { print r[$3] \",\" ($2 == \"thread\" ? 0 : 1) \",\" $4 \",\" $0 }' '%s' | sort -t, -k1,1n -k2,2n -k3,3n | cut -d, -f4-", w, m, summaryfile)
+# How many rows a panel's selection has: none (a subset run) leaves the
+# panel blank instead of a warning.
+has(w, m) = int(system(sel(w, m)[3:] . " | wc -l"))
 E4 = "no_lock|lock|join"
 Q = "fifo|lifo|priority"
 wlname(d) = strcol(3) eq "no_lock" ? "no lock" : (strcol(3) eq "join" ? "start+join" : strcol(3))
@@ -35,9 +38,11 @@ do for [term=1:2] {
   set logscale y 10
   set ylabel "seconds (median; whiskers min-max)"
   set yrange [0.005:*]
+    if (has(E4, "wall_s") == 0) { set multiplot next } else {
     plot sel(E4, "wall_s") using 0:10:(col4(0)):xtic(sprintf("%s\n%s", strcol(2), wlname(0))) with boxes lc rgb variable, \
        sel(E4, "wall_s") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel(E4, "final_counter") using 0:(0.008):(sprintf("counter\n%.0f", column(10))) with labels font ",10" tc rgb "white"
+    }
   unset logscale y
   set yrange [*:*]
 
@@ -45,27 +50,33 @@ do for [term=1:2] {
   set title "E5: a data race loses updates (read, then write, no lock, no waiting)\n{/*0.8 bar: median share of the increments lost; whiskers min-max over the repetitions}"
   set ylabel "updates lost (%)"
   set yrange [0:105]
+    if (has("race", "lost_pct") == 0) { set multiplot next } else {
     plot sel("race", "lost_pct") using 0:10:(colu(0)):xtic(sprintf("%s workers\n%s", strcol(4), strcol(2))) with boxes lc rgb variable, \
        sel("race", "lost_pct") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel("race", "lost_pct") using 0:(column(10) + 6):(sprintf("%.1f%%", column(10))) with labels font ",10"
+    }
   set yrange [*:*]
 
   # E6: measured peak inside the semaphore against its permits.
   set title "E6: Semaphore(5), 23 tasks: never more than 5 inside\n{/*0.8 bar: most tasks inside at once (max over repetitions); dashed: the permits; label: time in holds, ceil(23/5) = 5 waves expected}"
   set ylabel "tasks inside at once"
   set yrange [0:8]
+    if (has("semaphore", "peak_concurrency") == 0) { set multiplot next } else {
     plot sel("semaphore", "peak_concurrency") using 0:14:(colu(0)):xtic(strcol(2)) with boxes lc rgb variable, \
        sel("semaphore", "peak_concurrency") using ($0 - 0.45):(column(4)):(0.9):(0) with vectors nohead dt 2 lw 2 lc rgb "black", \
        sel("semaphore", "waves") using 0:(6.5):(sprintf("%.2f holds", column(10))) with labels font ",10"
+    }
   set yrange [*:*]
 
   # E12: queue throughput, with the order check in each bar.
   set title "E12: bounded queues between producers and consumers (threads)\n{/*0.8 bar: items per second (median; whiskers min-max); label: deliveries out of the queue's order (must be 0)}"
   set ylabel "items per second"
   set format y "%.1s%c"
+    if (has(Q, "items_per_s") == 0) { set multiplot next } else {
     plot sel(Q, "items_per_s") using 0:10:(0x17becf):xtic(sprintf("%s\n%sP / %sC", strcol(3), strcol(4), strcol(4))) with boxes lc rgb variable, \
        sel(Q, "items_per_s") using 0:10:13:14 with yerrorbars lc rgb "black" pt -1, \
        sel(Q, "order_errors") using 0:(0):(sprintf("%.0f errors", column(14))) with labels offset 0,1 font ",9" tc rgb "white"
+    }
   set format y "%g"
   unset multiplot
 }
