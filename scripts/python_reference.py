@@ -11,11 +11,11 @@ harness can put the interpreter's figures beside its own.
 Executors (each row's `workers` column in brackets):
   py_serial        the tasks one after another in the main thread [1]; the
                    baseline for Python speedups
-  py_thread        one threading.Thread per task, all started, then joined [tasks]
-  py_process       one multiprocessing.Process per task ('fork') [tasks]
+  py_thread        one threading.Thread per task, all started, then joined [W]
+  py_process       one multiprocessing.Process per task ('fork') [W]
   py_thread_pool   concurrent.futures.ThreadPoolExecutor(W) [W]
   py_process_pool  concurrent.futures.ProcessPoolExecutor(W, 'fork') [W]
-  py_asyncio       asyncio.gather of one coroutine per task [1]: io awaits
+  py_asyncio       asyncio.gather of one coroutine per task [W]: io awaits
                    asyncio.sleep; cpu has no await point, so the loops run
                    one after another in the event loop
 
@@ -280,11 +280,9 @@ RUNNERS = {
 
 
 def workers_column(executor, tasks, w):
-    if executor in POOLS:
-        return w
-    if executor in ("py_thread", "py_process"):
-        return tasks
-    return 1
+    """The harness's one rule, the same as for its C rows: W (--workers)
+    for every executor, 1 for the serial reference."""
+    return 1 if executor == "py_serial" else w
 
 
 def calibrate(seconds):

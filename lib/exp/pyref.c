@@ -47,14 +47,11 @@ void cb_pyref_select(char *list, size_t len, const char *name)
     snprintf(list + l, len - l, "%s%s", l ? "," : "", name);
 }
 
-/* The workers column python_reference.py writes for each executor. */
+/* The workers column python_reference.py writes: the harness's one rule,
+ * as for the C rows (W, 1 for the serial reference). */
 static long py_workers(const char *e, const cb_pyref_t *p)
 {
-    if (strcmp(e, "py_serial") == 0 || strcmp(e, "py_asyncio") == 0)
-        return 1;
-    if (strcmp(e, "py_thread") == 0 || strcmp(e, "py_process") == 0)
-        return p->tasks;
-    return p->workers;
+    return strcmp(e, "py_serial") == 0 ? 1 : p->workers;
 }
 
 static int add_failed(cb_results_t *r, int rep, const cb_pyref_t *p, cb_status_t st,
