@@ -279,10 +279,13 @@ RUNNERS = {
 }
 
 
-def workers_column(executor, tasks, w):
-    """The harness's one rule, the same as for its C rows: W (--workers)
-    for every executor, 1 for the serial reference."""
-    return 1 if executor == "py_serial" else w
+def workers_column(executor, w, workers):
+    """The harness's one rule, the same as for its C rows: W (--workers;
+    the pools' own size, the first count for the others) for every
+    executor, 1 for the serial reference."""
+    if executor == "py_serial":
+        return 1
+    return w if w is not None else workers[0]
 
 
 def calibrate(seconds):
@@ -459,14 +462,14 @@ def run(a):
                 except Exception as e:  # the harness's own failure: keep the row
                     status, detail = "error", "%s: %s" % (type(e).__name__, e)
                 label = "%s %s workers=%s %s" % (
-                    ex, wl, workers_column(ex, a.tasks, w),
+                    ex, wl, workers_column(ex, w, a.workers),
                     "rep %d" % (rep - a.warmup) if measured else "warm-up")
                 sys.stderr.write("%-50s %s\n" % (
                     label, "%.6f s" % value if value is not None else status + " " + detail))
                 if not measured:
                     continue
                 failed = failed or status != "ok"
-                rows.append([a.experiment, ex, wl, workers_column(ex, a.tasks, w), a.tasks,
+                rows.append([a.experiment, ex, wl, workers_column(ex, w, a.workers), a.tasks,
                              "none", rep - a.warmup, "wall_s",
                              fmt(value if status == "ok" else None), "s", status, detail])
     except KeyboardInterrupt:
