@@ -9,6 +9,7 @@ A row:
          plots/testdata/NAME.summary.csv
   gate:  the flags of its quick run in the CI gate, or None when CI does not
          gate on it
+  gate_metrics: the ratios measured inside one run that the gate compares
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_binary")
@@ -20,18 +21,21 @@ CB_EXPERIMENTS = [
         "data": ["//scripts:python_reference.py"],
         "plot": ("1600", "1100"),
         "gate": "--quick --no-python --reps 10",
+        "gate_metrics": "speedup,efficiency",
     },
     {
         "name": "spawn",
         "data": [":tiny", "//plots:bars_log.gp"],
         "plot": ("1400", "800"),
         "gate": "--quick --pinned-only --reps 10",
+        "gate_metrics": "relative",
     },
     {
         "name": "switch",
         "data": ["//plots:bars_log.gp"],
         "plot": ("1300", "800"),
         "gate": "--quick --reps 10",
+        "gate_metrics": "relative",
     },
     {"name": "sync", "data": [], "plot": ("1500", "1000"), "gate": None},
     {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
@@ -55,9 +59,10 @@ def cb_experiment_binaries():
             ],
         )
 
-    # bazel-bin/bench/gated_experiments.txt: "NAME FLAGS..." per gated
-    # experiment, for scripts/quick_runs.sh, ci_gate.sh, update_baseline.sh.
-    lines = ["%s %s" % (e["name"], e["gate"]) for e in CB_EXPERIMENTS if e["gate"]]
+    # bazel-bin/bench/gated_experiments.txt: "NAME METRICS FLAGS..." per
+    # gated experiment, for scripts/quick_runs.sh, ci_gate.sh,
+    # update_baseline.sh.
+    lines = ["%s %s %s" % (e["name"], e["gate_metrics"], e["gate"]) for e in CB_EXPERIMENTS if e["gate"]]
     native.genrule(
         name = "gated_experiments",
         outs = ["gated_experiments.txt"],

@@ -22,8 +22,9 @@ for e in $(cut -d' ' -f1 bazel-bin/bench/gated_experiments.txt); do
     if ! scripts/quick_runs.sh "$dir" "$e"; then
       echo "gate: the quick $e run failed:"; tail -n 30 "$dir/$e.log"; exit 1
     fi
+    metrics=$(awk -v e="$e" '$1 == e { print $2 }' bazel-bin/bench/gated_experiments.txt)
     bazel-bin/bench/compare "results/baseline/$e.csv" "$dir/$e.csv" \
-        --metrics speedup,efficiency,relative --report "$dir/$e.md"
+        --metrics "$metrics" --report "$dir/$e.md"
     rc=$?
     [ "$rc" -eq 4 ] || break
     [ "$try" -lt 3 ] && echo "gate: $e slower than the baseline on attempt $try; running it again to confirm"

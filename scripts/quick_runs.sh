@@ -24,7 +24,7 @@ status=0
 for e in "$@"; do
   line=$(grep -m1 "^$e " "$list") || {
     echo "quick_runs: unknown experiment '$e': expected one of: $gated" >&2; exit 2; }
-  read -r -a args <<<"${line#* }"
+  read -r -a args <<<"${line#* * }" # NAME METRICS FLAGS...
   "$bin/$e" "${args[@]}" --no-plot --out "$out" >"$out/$e.log" 2>&1 || status=$?
 done
 exit "$status"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# spawn end to end at tiny sizes: every row of the default run measures (ok)
+# inside its runfiles; the same binary copied where bench/tiny cannot be
+# found records its posix_spawn rows as errors that say where it looked
+# (not a bare -2), and the other rows still run.
+set -uo pipefail
+bin="$1"
+T="$TEST_TMPDIR"
+fail=0
+run=(--quick --reps 1 --warmup 0 --no-plot --min-ms 2 --stream 1000 --pinned-only)
+mkdir -p "$T/a" "$T/b"
+"$bin" "${run[@]}" --out "$T/a" >/dev/null 2>"$T/a.err" || { echo "FAIL: exit $?: $(tail -3 "$T/a.err")"; fail=1; }
+bad=$(awk -F, 'NR > 1 && $11 != "ok"' "$T/a/spawn.csv" | head -3)
+[ -z "$bad" ] || { echo "FAIL: rows not ok: $bad"; fail=1; }
+cp "$bin" "$T/spawn"
+(cd "$T" && env -u RUNFILES_DIR -u BUILD_WORKSPACE_DIRECTORY ./spawn "${run[@]}" --executors raw \
+  --workloads posix_spawn,pthread --out "$T/b" >/dev/null 2>&1)
+rc=$?
+row=$(awk -F, '$3 == "posix_spawn" && $8 == "us_per_spawn"' "$T/b/spawn.csv")
+[ "$rc" -eq 3 ] || { echo "FAIL: without tiny: exit $rc, want 3"; fail=1; }
+case "$row" in *,error,*"bench/tiny not in the runfiles"*) ;; *) echo "FAIL: posix_spawn row: $row"; fail=1 ;; esac
+[ "$(awk -F, '$3 == "pthread" && $11 == "ok"' "$T/b/spawn.csv" | wc -l)" -ge 1 ] || { echo "FAIL: pthread did not run"; fail=1; }
+[ "$fail" -eq 0 ] && echo "spawn: every row ok; without bench/tiny: $(echo "$row" | cut -d, -f11-)"
+exit "$fail"
