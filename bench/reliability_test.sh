@@ -308,6 +308,20 @@ d="$T/full"; mkdir -p "$d"
 grep -q 'cannot write to stdout' "$d.err" || say_fail "7: stdout on /dev/full not reported"
 [ -s "$d/cpu_vs_io.summary.csv" ] || say_fail "7: stdout on /dev/full: results not written"
 
+# gnuplot, and what it starts, end with the run: a plot script that leaves
+# a process behind (the binary copied beside a plots/ folder of our own).
+d="$T/gp"; mkdir -p "$d/plots" "$d/out"
+tag="cb_gp_orphan_$$"
+cp "$bin" "$d/cpu_vs_io"
+printf 'system("(exec -a %s sleep 300) >/dev/null 2>&1 &")\nset terminal pngcairo\nset output outpng\nplot x\nset terminal svg\nset output outsvg\nplot x\n' "$tag" >"$d/plots/cpu_vs_io.gp"
+(cd "$d" && env -u RUNFILES_DIR -u BUILD_WORKSPACE_DIRECTORY ./cpu_vs_io --quick --reps 1 --warmup 0 \
+  --no-python --workloads cpu --executors serial --out out >/dev/null 2>&1) || say_fail "gp: exit $?"
+sleep 0.3
+[ -s "$d/out/cpu_vs_io.png" ] || say_fail "gp: the stand-in plot did not run"
+if pgrep -f "[${tag:0:1}]${tag:1}" >/dev/null; then
+  say_fail "gp: a process gnuplot started outlived the run"; pkill -KILL -f "$tag"
+fi
+
 # ---- 8. Results that cannot be written: over `ulimit -f` (the limit is in
 # 1 KiB blocks; 1 block is less than any CSV with rows): a non-zero exit that
 # names the path and the reason, the previous file intact, no temp file.
