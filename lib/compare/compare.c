@@ -125,24 +125,11 @@ static int cmp_str(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "");
 }
 
-static int cmp_long(long a, long b)
-{
-    return (a > b) - (a < b);
-}
-
 /* Orders by the matching key: (experiment, executor, workload, workers,
- * tasks, pin, metric). */
+ * tasks, pin, metric), as the summary groups them. */
 static int cmp_key(const cb_sample_t *a, const cb_sample_t *b)
 {
-    int c;
-    if ((c = cmp_str(a->key.experiment, b->key.experiment)) != 0 ||
-        (c = cmp_str(a->key.executor, b->key.executor)) != 0 ||
-        (c = cmp_str(a->key.workload, b->key.workload)) != 0 ||
-        (c = cmp_long(a->key.workers, b->key.workers)) != 0 ||
-        (c = cmp_long(a->key.tasks, b->key.tasks)) != 0 ||
-        (c = cmp_str(a->key.pin, b->key.pin)) != 0)
-        return c;
-    return cmp_str(a->metric, b->metric);
+    return cb_sample_cmp_group(a, b);
 }
 
 static int cmp_sample_ptr(const void *a, const void *b)

@@ -111,18 +111,28 @@ static int cmp_long(long a, long b)
     return (a > b) - (a < b);
 }
 
+static int cmp_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+int cb_sample_cmp_group(const cb_sample_t *a, const cb_sample_t *b)
+{
+    int c;
+    if ((c = cmp_str(a->key.experiment, b->key.experiment)) != 0 ||
+        (c = cmp_str(a->key.executor, b->key.executor)) != 0 ||
+        (c = cmp_str(a->key.workload, b->key.workload)) != 0 ||
+        (c = cmp_long(a->key.workers, b->key.workers)) != 0 ||
+        (c = cmp_long(a->key.tasks, b->key.tasks)) != 0 ||
+        (c = cmp_str(a->key.pin, b->key.pin)) != 0)
+        return c;
+    return cmp_str(a->metric, b->metric);
+}
+
 /* Orders by (configuration, metric): the summary's groups. */
 static int cmp_group(const cb_sample_t *a, const cb_sample_t *b)
 {
-    int c;
-    if ((c = strcmp(a->key.experiment, b->key.experiment)) != 0 ||
-        (c = strcmp(a->key.executor, b->key.executor)) != 0 ||
-        (c = strcmp(a->key.workload, b->key.workload)) != 0 ||
-        (c = cmp_long(a->key.workers, b->key.workers)) != 0 ||
-        (c = cmp_long(a->key.tasks, b->key.tasks)) != 0 ||
-        (c = strcmp(a->key.pin, b->key.pin)) != 0)
-        return c;
-    return strcmp(a->metric, b->metric);
+    return cb_sample_cmp_group(a, b);
 }
 
 /* Orders by what a serial baseline shares with the row it is the baseline

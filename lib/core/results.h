@@ -65,6 +65,11 @@ typedef struct cb_select {
 
 int cb_select_match(const cb_select_t *q, const cb_sample_t *s);
 
+/* Orders samples by (experiment, executor, workload, workers, tasks, pin,
+ * metric): the summary's groups, and compare's matching key. NULL strings
+ * sort as "". */
+int cb_sample_cmp_group(const cb_sample_t *a, const cb_sample_t *b);
+
 /* 1 when two keys name the same configuration (the experiment aside). */
 int cb_config_key_same(const cb_config_key_t *a, const cb_config_key_t *b);
 
