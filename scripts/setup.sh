@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the harness needs on Debian 12 / Ubuntu, and only what is
-# missing: Bazel 4 (bazel-bootstrap), hwloc, GoogleTest sources, gnuplot,
-# python3. Idempotent: a second run installs nothing and prints one line.
+# missing: Bazel 4 (bazel-bootstrap), hwloc, jansson (the exports' JSON),
+# GoogleTest sources, gnuplot, python3. Idempotent: a second run installs nothing and prints one line.
 set -euo pipefail
 
 # package -> a file that shows it is installed
 declare -A need=(
   [bazel-bootstrap]=/usr/bin/bazel
   [libhwloc-dev]=/usr/include/hwloc.h
+  [libjansson-dev]=/usr/include/jansson.h
   [hwloc]=/usr/bin/lstopo-no-graphics
   [googletest]=/usr/src/googletest/googletest/src/gtest.cc
   [gnuplot-nox]=/usr/bin/gnuplot

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/core/export.h"
+
 #include "lib/core/cb_version.h"
 
 #define MAX_WORKERS 4096L
@@ -36,6 +38,7 @@ enum {
     OPT_GIL,
     OPT_GIL_INTERVAL,
     OPT_APPEND,
+    OPT_EXPORT,
     OPT_EXTRA0, /* the experiment's own flags follow */
 };
 
@@ -67,6 +70,9 @@ static const struct {
     {"gil", 0, OPT_GIL, NULL, "add the interpreter-lock emulation rows (+gil)"},
     {"gil-interval", 1, OPT_GIL_INTERVAL, "MS", "switch interval of the emulated lock (default 5)"},
     {"append", 0, OPT_APPEND, NULL, "add to an existing CSV whose header and .meta match"},
+    {"export", 1, OPT_EXPORT, "FORMAT=FILE",
+     "also write the run as json, bmf (Bencher), gbench (Google Benchmark JSON) or md; "
+     "repeatable"},
 };
 #define NCOMMON (sizeof(common) / sizeof(common[0]))
 
@@ -240,6 +246,35 @@ static int parse_workers(const char *arg, cb_opts_t *o, char *err, size_t errlen
     return 0;
 }
 
+/* --export FORMAT=FILE: checked now (format, folder), and no file twice. */
+static int add_export(cb_opts_t *o, const char *arg, char *err, size_t errlen)
+{
+    cb_export_format_t fmt;
+    const char *path;
+    if (cb_export_check(arg, &fmt, &path, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < o->nexports; i++) {
+        const char *other = strchr(o->exports[i], '=') + 1;
+        struct stat a, b;
+        if (strcmp(other, path) == 0 || (stat(other, &a) == 0 && stat(path, &b) == 0 &&
+                                         a.st_dev == b.st_dev && a.st_ino == b.st_ino)) {
+            snprintf(err, errlen, "--export %s: already the file of the %.*s export", arg,
+                     (int)(strchr(o->exports[i], '=') - o->exports[i]), o->exports[i]);
+            return -1;
+        }
+    }
+    char **l = realloc(o->exports, (o->nexports + 2) * sizeof(*l));
+    if (!l || !(l[o->nexports] = strdup(arg))) {
+        if (l)
+            o->exports = l;
+        snprintf(err, errlen, "--export: out of memory");
+        return -1;
+    }
+    o->exports = l;
+    l[++o->nexports] = NULL;
+    return 0;
+}
+
 /* A writable directory, proved by creating and removing a file in it (root
  * passes access(2) checks on read-only mounts and 0555 directories). */
 static int check_out_dir(const char *dir, const char *prog, char *err, size_t errlen)
@@ -398,6 +433,9 @@ int cb_cli_parse(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o)
         case OPT_APPEND:
             o->append = 1;
             break;
+        case OPT_EXPORT:
+            rc = add_export(o, optarg, err, sizeof(err));
+            break;
         case '?':
             if (optopt >= OPT_EXECUTORS)
                 snprintf(err, sizeof(err), "%s: needs a value (see --help)", argv[optind - 1]);
@@ -495,6 +533,9 @@ void cb_cli_free(cb_opts_t *o)
     free(o->pin_arg);
     free(o->out_dir);
     free(o->history);
+    for (size_t i = 0; i < o->nexports; i++)
+        free(o->exports[i]);
+    free(o->exports);
     memset(o, 0, sizeof(*o));
 }
 

@@ -62,7 +62,9 @@ typedef struct cb_opts {
     char *out_dir;    /* NULL: results/ of the workspace */
     double timeout_s; /* 0: the experiment's default */
     char *history;    /* NULL: no history; "" never */
-    int gil_given;    /* --gil given */
+    char **exports;   /* --export FORMAT=FILE, as given (checked), NULL-terminated */
+    size_t nexports;
+    int gil_given; /* --gil given */
     double gil_interval_ms;
 } cb_opts_t;
 

@@ -18,6 +18,7 @@
 #include "lib/core/cb_version.h"
 #include "lib/core/clock.h"
 #include "lib/core/csv.h"
+#include "lib/core/export.h"
 #include "lib/core/helper.h"
 #include "lib/core/report.h"
 #include "lib/core/sandbox.h"
@@ -527,6 +528,20 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         printf("\nwrote %s\n      %s\n      %s\n", raw, sum, meta);
         if (!o->no_plot && !partial && cb_report_plot(e, argv[0], dir) == 0)
             printf("      %s/%s.png\n      %s/%s.svg\n", dir, e->name, dir, e->name);
+        for (size_t i = 0; i < o->nexports; i++) {
+            cb_export_format_t fmt;
+            const char *path;
+            char why[PATH_MAX + 128];
+            int chk = cb_export_check(o->exports[i], &fmt, &path, why, sizeof(why));
+            int xrc = chk < 0 ? 0 : cb_export_write(fmt, path, r, mt);
+            if (chk < 0 || xrc < 0) {
+                fprintf(stderr, "%s: --export %s: %s\n", e->name, o->exports[i],
+                        chk < 0 ? why : strerror(-xrc));
+                exit_code = CB_EXIT_FAILED;
+            } else {
+                printf("      %s (%s)\n", path, o->exports[i]);
+            }
+        }
         if (o->history) {
             int hrc = cb_report_history(o->history, sum, mt);
             if (hrc < 0)
