@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # --export against the real binary: a real quick run written as json, bmf,
-# gbench and md; each JSON parses with python3's json, its values match the
+# gbench, md, gab-smaller and gab-bigger; each JSON parses with python3's json, its values match the
 # summary CSV's medians; the gbench file is read back by a reader written to
 # Google Benchmark's documented JSON schema; a bad --export (unknown format,
 # unwritable folder, the same file twice) is refused before anything runs,
@@ -15,7 +15,8 @@ d="$T/run"; mkdir -p "$d"
 "$bin" --quick --reps 3 --warmup 0 --no-python --no-plot --executors serial,thread,process_pool \
   --workloads cpu,io --cpu-iters 200000 --io-ms 5 --out "$d" \
   --export json="$d/run.json" --export bmf="$d/bmf.json" --export gbench="$d/gb.json" \
-  --export md="$d/run.md" >"$T/out" 2>"$T/err" || { say_fail "exit $?: $(tail -3 "$T/err")"; }
+  --export md="$d/run.md" --export gab-smaller="$d/gab_s.json" --export gab-bigger="$d/gab_b.json" \
+  >"$T/out" 2>"$T/err" || { say_fail "exit $?: $(tail -3 "$T/err")"; }
 "$PY" - "$d" <<'PYEOF' || fail=1
 import csv, json, math, sys
 d = sys.argv[1]
@@ -85,6 +86,24 @@ if len(iters) != 3: bad.append("gbench: %d iterations of %s, want 3" % (len(iter
 md = open(d + "/run.md").read().splitlines()
 if not md[0].startswith("| executor |") or not md[1].startswith("|---"): bad.append("md header")
 if len(md) - 2 != len(summary): bad.append("md rows %d, summary %d" % (len(md) - 2, len(summary)))
+# gab-smaller / gab-bigger: github-action-benchmark's custom arrays, split
+# by direction: times in the first, speedups and rates in the second.
+gs, gb2 = json.load(open(d + "/gab_s.json")), json.load(open(d + "/gab_b.json"))
+names = {}
+for label, arr in (("smaller", gs), ("bigger", gb2)):
+    if not isinstance(arr, list) or not arr: bad.append("gab-%s empty or not a list" % label); continue
+    for e in arr:
+        for k in ("name", "unit", "value", "range", "extra"):
+            if k not in e: bad.append("gab-%s entry lacks %s" % (label, k))
+        if e["name"] in names: bad.append("%s in both gab files" % e["name"])
+        names[e["name"]] = (label, e["value"])
+for key, row in summary.items():
+    name = "cpu_vs_io/%s/%s/w%d/t%d/%s/%s" % key
+    want = {"wall_s": "smaller", "speedup": "bigger", "efficiency": "bigger"}.get(key[5])
+    if want and row["median"] != "":
+        got = names.get(name)
+        if not got or got[0] != want or not close(got[1], float(row["median"])):
+            bad.append("gab %s: %s, want %s %s" % (name, got, want, row["median"]))
 for b in bad[:10]: print("FAIL:", b)
 print("exports: json %d summary rows, bmf %d measures, gbench %d entries, md %d rows" % (n, m, len(gb["benchmarks"]), len(md) - 2))
 sys.exit(1 if bad else 0)
@@ -99,7 +118,7 @@ refused() { # want, args...
   case "$err" in *"$want"*) ;; *) say_fail "$*: message lacks '$want': $err" ;; esac
   [ -z "$(ls -A "$o")" ] || say_fail "$*: wrote $(ls -A "$o")"
 }
-refused "expected FORMAT=FILE with FORMAT json, bmf, gbench or md" --export xml="$T/x.xml"
+refused "expected FORMAT=FILE with FORMAT json, bmf, gbench, md, gab-smaller or gab-bigger" --export xml="$T/x.xml"
 refused "'json'" --export json
 refused "does not exist" --export json="$T/nosuch/run.json"
 : >"$T/plain"

@@ -27,15 +27,11 @@
 
 #include "lib/core/results.h"
 
+#include "lib/core/direction.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum {
-    CB_DIR_LOWER = 0, /* times, costs: lower is better */
-    CB_DIR_HIGHER,    /* throughput, speedup: higher is better */
-    CB_DIR_FACT,      /* a fact of the run (a count of work done): compared for equality */
-} cb_direction_t;
 
 /* Worst first: the table and the report sort by this order. */
 typedef enum {
@@ -51,17 +47,7 @@ typedef enum {
 /* "slower", "missing", "unstable", "changed", "new", "same", "faster". */
 const char *cb_verdict_name(cb_verdict_t v);
 
-/* The direction of a metric, from its name (and its unit for facts):
- *   higher: tasks_per_s, req_per_s, items_per_s, any other *_per_s, speedup,
- *           efficiency;
- *   lower:  wall_s, user_s, sys_s, vol_cs, invol_cs, relative, p50_us,
- *           p99_us, us_per_*, ns_per_*, ms_per_*, s_per_*, and any other
- *           name ending in _s, _ms, _us or _ns;
- *   fact:   final_counter, lost_updates, order_errors, peak_concurrency,
- *           roundtrips, spawns, tasks, items, and any other metric whose unit
- *           is "count" (vol_cs and invol_cs are counts but performance);
- *   anything else: lower, with *assumed set to 1 (else 0; assumed may be
- *   NULL). */
+/* The direction of a metric (lib/core/direction.h), as compare judges it. */
 cb_direction_t cb_compare_direction(const char *metric, const char *unit, int *assumed);
 
 typedef struct cb_compare_opts {

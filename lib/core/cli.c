@@ -71,8 +71,8 @@ static const struct {
     {"gil-interval", 1, OPT_GIL_INTERVAL, "MS", "switch interval of the emulated lock (default 5)"},
     {"append", 0, OPT_APPEND, NULL, "add to an existing CSV whose header and .meta match"},
     {"export", 1, OPT_EXPORT, "FORMAT=FILE",
-     "also write the run as json, bmf (Bencher), gbench (Google Benchmark JSON) or md; "
-     "repeatable"},
+     "also write the run as json, bmf (Bencher), gbench (Google Benchmark JSON), md, "
+     "gab-smaller or gab-bigger (github-action-benchmark); repeatable"},
 };
 #define NCOMMON (sizeof(common) / sizeof(common[0]))
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/core/afile.h"
+#include "lib/core/direction.h"
 #include "lib/core/stats.h"
 
 static const char *const names[] = {
@@ -19,6 +20,8 @@ static const char *const names[] = {
     [CB_EXPORT_BMF] = "bmf",
     [CB_EXPORT_GBENCH] = "gbench",
     [CB_EXPORT_MD] = "md",
+    [CB_EXPORT_GAB_SMALLER] = "gab-smaller",
+    [CB_EXPORT_GAB_BIGGER] = "gab-bigger",
 };
 #define NFORMATS (sizeof(names) / sizeof(names[0]))
 
@@ -32,10 +35,11 @@ int cb_export_check(const char *arg, cb_export_format_t *fmt, const char **path,
         if (strlen(names[i]) == n && strncmp(arg, names[i], n) == 0)
             k = (int)i;
     if (k < 0 || !eq || !eq[1]) {
-        snprintf(err, len,
-                 "--export: bad value '%s': expected FORMAT=FILE with FORMAT json, bmf, gbench or "
-                 "md",
-                 arg);
+        snprintf(
+            err, len,
+            "--export: bad value '%s': expected FORMAT=FILE with FORMAT json, bmf, gbench, md, "
+            "gab-smaller or gab-bigger",
+            arg);
         return -1;
     }
     *fmt = (cb_export_format_t)k;
@@ -262,6 +266,29 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
     return json_pack("{s:o, s:o}", "context", gb_context(m), "benchmarks", list);
 }
 
+/* github-action-benchmark's customSmallerIsBetter / customBiggerIsBetter:
+ * the summary's metrics of that direction (lib/core/direction.h; facts of
+ * the run, such as counts of work done, are in neither). */
+static json_t *doc_gab(const group_t *g, size_t ng, cb_direction_t want)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < ng; i++) {
+        const cb_sample_t *f = g[i].first;
+        if (g[i].s.n == 0 || cb_metric_direction(f->metric, f->unit, NULL) != want)
+            continue;
+        char base[512], name[600], range[64], extra[160];
+        bench_name(f, base, sizeof(base));
+        snprintf(name, sizeof(name), "%s/%s", base, f->metric);
+        snprintf(range, sizeof(range), "\u00b1 %.4g", (g[i].s.ci95_hi - g[i].s.ci95_lo) / 2);
+        snprintf(extra, sizeof(extra), "n=%zu min=%.6g max=%.6g ci95=%.6g..%.6g", g[i].s.n,
+                 g[i].s.min, g[i].s.max, g[i].s.ci95_lo, g[i].s.ci95_hi);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:s}", "name", name, "unit",
+                                              f->unit ? f->unit : "", "value", num(g[i].s.median),
+                                              "range", range, "extra", extra));
+    }
+    return list;
+}
+
 static int write_md(FILE *f, const group_t *g, size_t ng)
 {
     fprintf(f, "| executor | workload | workers | tasks | pin | metric | unit | n | median | "
@@ -296,9 +323,11 @@ int cb_export_write(cb_export_format_t fmt, const char *path, const cb_results_t
     if (fmt == CB_EXPORT_MD) {
         rc = write_md(a.f, g, ng);
     } else {
-        json_t *doc = fmt == CB_EXPORT_JSON  ? doc_json(r, m, g, ng)
-                      : fmt == CB_EXPORT_BMF ? doc_bmf(g, ng)
-                                             : doc_gbench(r, m, g, ng);
+        json_t *doc = fmt == CB_EXPORT_JSON          ? doc_json(r, m, g, ng)
+                      : fmt == CB_EXPORT_BMF         ? doc_bmf(g, ng)
+                      : fmt == CB_EXPORT_GAB_SMALLER ? doc_gab(g, ng, CB_DIR_LOWER)
+                      : fmt == CB_EXPORT_GAB_BIGGER  ? doc_gab(g, ng, CB_DIR_HIGHER)
+                                                     : doc_gbench(r, m, g, ng);
         rc = !doc                                                           ? -ENOMEM
              : json_dumpf(doc, a.f, JSON_INDENT(1) | JSON_ENSURE_ASCII) < 0 ? -EIO
                                                                             : 0;

@@ -9,7 +9,10 @@
  *   bmf     Bencher Metric Format, from the summary
  *   gbench  Google Benchmark's JSON (context, iteration and aggregate
  *           entries) for its compare.py and github-action-benchmark
- *   md      the run's summary as a Markdown table */
+ *   md      the run's summary as a Markdown table
+ *   gab-smaller, gab-bigger
+ *           github-action-benchmark's customSmallerIsBetter and
+ *           customBiggerIsBetter arrays, split by lib/core/direction.h */
 
 #include <stddef.h>
 
@@ -25,6 +28,8 @@ typedef enum {
     CB_EXPORT_BMF,
     CB_EXPORT_GBENCH,
     CB_EXPORT_MD,
+    CB_EXPORT_GAB_SMALLER,
+    CB_EXPORT_GAB_BIGGER,
 } cb_export_format_t;
 
 /* Parses "FORMAT=FILE" and checks that FILE can be written (its folder
