@@ -43,3 +43,16 @@ def cb_layer_tests(lib, sizes = {}, deps = {}, data = {}):
             data = data.get(name, []),
             deps = [lib] + deps.get(name, []),
         )
+
+def cb_layer_files():
+    """The package's sources as `:layer_files`, for //lib:layering_test."""
+    native.filegroup(
+        name = "layer_files",
+        srcs = native.glob([
+            "*.c",
+            "*.cc",
+            "*.h",
+            "*.S",
+        ]) + ["BUILD"],
+        visibility = ["//lib:__pkg__"],
+    )

@@ -279,3 +279,30 @@ void cb_afile_cleanup_all(void)
             slots[i].pid == self)
             unlink(slots[i].path);
 }
+
+int cb_afile_check_target(const char *path, char *why, size_t len)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    struct stat st;
+    const char *bad = stat(dir, &st) != 0    ? "does not exist"
+                      : !S_ISDIR(st.st_mode) ? "is not a folder"
+                      : access(dir, W_OK)    ? "is not writable"
+                                             : NULL;
+    if (bad) {
+        snprintf(why, len, "its folder %s %s", dir, bad);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(why, len, "%s is a folder: expected a file name", path);
+        return -1;
+    }
+    return 0;
+}

@@ -43,6 +43,12 @@ int cb_afile_commit(cb_afile_t *a);
 /* Drops the temp file; the target stays as it was. Safe after commit. */
 void cb_afile_abort(cb_afile_t *a);
 
+/* Before a run: whether path can be replaced atomically later (its folder
+ * exists, is a folder and takes files; path itself is not a folder).
+ * Returns 0, or -1 after writing why ("its folder F does not exist", ...)
+ * to why. */
+int cb_afile_check_target(const char *path, char *why, size_t len);
+
 /* Async-signal-safe (only getpid and unlink): unlinks every temp file still
  * open in this process, not those a parent process had open before a fork
  * (for a signal handler that is about to exit). */

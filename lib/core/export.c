@@ -44,25 +44,9 @@ int cb_export_check(const char *arg, cb_export_format_t *fmt, const char **path,
     }
     *fmt = (cb_export_format_t)k;
     *path = eq + 1;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", *path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
-        snprintf(err, len, "--export %s: its folder %s %s", arg, dir,
-                 stat(dir, &st) != 0    ? "does not exist"
-                 : !S_ISDIR(st.st_mode) ? "is not a folder"
-                                        : "is not writable");
-        return -1;
-    }
-    if (stat(*path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, len, "--export %s: %s is a folder: expected a file name", arg, *path);
+    char why[PATH_MAX + 64];
+    if (cb_afile_check_target(*path, why, sizeof(why)) < 0) {
+        snprintf(err, len, "--export %s: %s", arg, why);
         return -1;
     }
     return 0;

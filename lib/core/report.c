@@ -215,47 +215,30 @@ int cb_report_history(const char *hist, const char *summary, const cb_meta_t *m)
 
 int cb_report_history_check(const char *hist, char *why, size_t len)
 {
-    FILE *f = fopen(hist, "r");
-    if (f) {
-        char line[64] = "";
-        const char *want = "git_revision,utc,host,experiment,";
-        size_t n = fread(line, 1, strlen(want), f);
-        fclose(f);
-        if (n == 0)
-            return 0; /* empty: a new history */
-        if (n < strlen(want) || memcmp(line, want, strlen(want)) != 0) {
-            snprintf(why, len,
-                     "--history %s: not a history file (its header does not start with %s...); "
-                     "give a new path or a history this harness wrote",
-                     hist, want);
-            return -1;
-        }
-        if (access(hist, W_OK) != 0) {
-            snprintf(why, len, "--history %s: not writable: %s", hist, strerror(errno));
-            return -1;
-        }
-        return 0;
+    /* The folder takes the replacement (the history is rewritten through
+     * an afile), and the path is no folder. */
+    char reason[PATH_MAX + 64];
+    if (cb_afile_check_target(hist, reason, sizeof(reason)) < 0) {
+        snprintf(why, len, "--history %s: %s", hist, reason);
+        return -1;
     }
-    if (errno != ENOENT) {
+    FILE *f = fopen(hist, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0; /* a new history */
         snprintf(why, len, "--history %s: %s", hist, strerror(errno));
         return -1;
     }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", hist);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
-        snprintf(why, len, "--history %s: its folder %s %s", hist, dir,
-                 stat(dir, &st) != 0    ? "does not exist"
-                 : !S_ISDIR(st.st_mode) ? "is not a folder"
-                                        : "is not writable");
+    char line[64] = "";
+    const char *want = "git_revision,utc,host,experiment,";
+    size_t n = fread(line, 1, strlen(want), f);
+    fclose(f);
+    if (n > 0 && (n < strlen(want) || memcmp(line, want, strlen(want)) != 0)) {
+        snprintf(why, len,
+                 "--history %s: not a history file (its header does not start with %s...); give a "
+                 "new path or a history this harness wrote",
+                 hist, want);
         return -1;
     }
-    return 0;
+    return 0; /* empty (a new history) or a history */
 }

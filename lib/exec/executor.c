@@ -42,9 +42,15 @@ size_t cb_executor_name_table(cb_name_t *tab, size_t cap, int (*keep)(const cb_e
     return n;
 }
 
-/* MemAvailable from /proc/meminfo in bytes, else the physical memory. */
+/* MemAvailable from /proc/meminfo in bytes, else the physical memory; read
+ * once per process (an experiment checks every configuration it builds). */
 static double mem_available(double *total)
 {
+    static double t, a;
+    if (t > 0) {
+        *total = t;
+        return a;
+    }
     *total = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     double avail = *total;
     FILE *f = fopen("/proc/meminfo", "r");
@@ -55,6 +61,8 @@ static double mem_available(double *total)
             avail = (double)kb * 1024;
     if (f)
         fclose(f);
+    t = *total;
+    a = avail;
     return avail;
 }
 
