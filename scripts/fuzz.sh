@@ -26,10 +26,11 @@ flags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer
 
 declare -A srcs=(
   [csv_fuzz]="lib/core/csv.c lib/core/afile.c"
-  [results_fuzz]="lib/core/results.c lib/core/meta.c lib/core/csv.c lib/core/afile.c lib/core/stats.c lib/core/status.c"
-  [cli_fuzz]="lib/core/cli.c lib/core/topo.c lib/core/export.c lib/core/afile.c lib/core/results.c lib/core/meta.c lib/core/csv.c lib/core/stats.c lib/core/status.c"
+  # The core library whole (its files link each other as the build does).
+  [results_fuzz]="$(cd "$root" && echo lib/core/*.c)"
+  [cli_fuzz]="$(cd "$root" && echo lib/core/*.c)"
 )
-declare -A libs=([csv_fuzz]="" [results_fuzz]="-lm" [cli_fuzz]="-lhwloc -ljansson -lm")
+declare -A libs=([csv_fuzz]="" [results_fuzz]="-lhwloc -ljansson -lm -pthread" [cli_fuzz]="-lhwloc -ljansson -lm -pthread")
 
 status=0
 for t in csv_fuzz results_fuzz cli_fuzz; do
