@@ -156,6 +156,16 @@ static int fill_side(cb_compare_side_t *s, const cb_sample_t **v, size_t n, doub
     return 0;
 }
 
+/* Every sample of the group was skipped (a counter the machine lacks, a
+ * size over a limit): nothing to compare. */
+static int all_skipped(const cb_sample_t **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->status != CB_SKIPPED)
+            return 0;
+    return 1;
+}
+
 static void empty_side(cb_compare_side_t *s)
 {
     *s = (cb_compare_side_t){.present = 0, .median = NAN, .cv = NAN, .unit = ""};
@@ -356,7 +366,8 @@ int cb_compare_results(const cb_results_t *base, const cb_results_t *cur,
         size_t ie = k <= 0 ? group_end(vb, nb, i) : i;
         size_t je = k >= 0 ? group_end(vc, nc, j) : j;
         const cb_sample_t *first = k <= 0 ? vb[i] : vc[j];
-        if (!metric_selected(c->opts.metrics, first->metric)) {
+        if (!metric_selected(c->opts.metrics, first->metric) ||
+            (all_skipped(vb + i, ie - i) && all_skipped(vc + j, je - j))) {
             i = ie;
             j = je;
             continue;

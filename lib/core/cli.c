@@ -39,6 +39,8 @@ enum {
     OPT_GIL_INTERVAL,
     OPT_APPEND,
     OPT_EXPORT,
+    OPT_NO_COUNTERS,
+    OPT_CHECK_SYSTEM,
     OPT_EXTRA0, /* the experiment's own flags follow */
 };
 
@@ -62,6 +64,11 @@ static const struct {
     {"out", 1, OPT_OUT, "DIR", "where results go (default results/ of the workspace)"},
     {"timeout", 1, OPT_TIMEOUT, "SEC", "per-configuration limit; over it: killed, status timeout"},
     {"no-plot", 0, OPT_NO_PLOT, NULL, "skip gnuplot"},
+    {"no-counters", 0, OPT_NO_COUNTERS, NULL,
+     "do not count the kernel's events (task-clock, context switches, ...) per configuration"},
+    {"check-system", 0, OPT_CHECK_SYSTEM, NULL,
+     "print what on this machine can disturb a measurement, run nothing (exit 0: nothing to "
+     "warn about, 1: warnings)"},
     {"list", 0, OPT_LIST, NULL, "list executors and workloads"},
     {"version", 0, OPT_VERSION, NULL, "print version and git revision"},
     {"help", 0, OPT_HELP, NULL, "this help"},
@@ -404,6 +411,12 @@ int cb_cli_parse(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o)
             break;
         case OPT_NO_PLOT:
             o->no_plot = 1;
+            break;
+        case OPT_NO_COUNTERS:
+            o->no_counters = 1;
+            break;
+        case OPT_CHECK_SYSTEM:
+            o->check_system = 1;
             break;
         case OPT_LIST:
             o->list = 1;

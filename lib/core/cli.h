@@ -59,6 +59,8 @@ typedef struct cb_opts {
     int npin_pus;
     char *pin_arg; /* as given, for the CSV's pin column */
     int plan, quick, no_plot, list, version, help, append;
+    int no_counters;  /* --no-counters */
+    int check_system; /* --check-system */
     char *out_dir;    /* NULL: results/ of the workspace */
     double timeout_s; /* 0: the experiment's default */
     char *history;    /* NULL: no history; "" never */

@@ -23,10 +23,16 @@ static int has_suffix(const char *s, const char *x)
 
 cb_direction_t cb_metric_direction(const char *metric, const char *unit, int *assumed)
 {
-    static const char *const lower[] = {"wall_s",   "user_s", "sys_s",  "vol_cs", "invol_cs",
-                                        "relative", "p50_us", "p99_us", NULL};
-    static const char *const higher[] = {"tasks_per_s", "req_per_s",  "items_per_s",
-                                         "speedup",     "efficiency", NULL};
+    /* The kernel's counters (counters.h) are costs too: fewer switches,
+     * migrations, faults, cycles or misses for the same work is better. */
+    static const char *const lower[] = {"wall_s",           "user_s",         "sys_s",
+                                        "vol_cs",           "invol_cs",       "relative",
+                                        "p50_us",           "p99_us",         "task_clock_s",
+                                        "context_switches", "cpu_migrations", "page_faults",
+                                        "major_faults",     "cycles",         "instructions",
+                                        "cache_misses",     "branch_misses",  NULL};
+    static const char *const higher[] = {"tasks_per_s", "req_per_s", "items_per_s", "speedup",
+                                         "efficiency",  "ipc",       NULL};
     /* Counts of work done or of events that a correct run fixes: a change
      * means the runs did different things, not that one was slower. */
     static const char *const facts[] = {"final_counter",

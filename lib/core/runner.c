@@ -192,7 +192,10 @@ static int child_measure(void *shm, void *arg)
         m->values[i] = NAN;
     m->status = CB_OK;
     m->detail[0] = '\0';
+    if (!a->o->no_counters)
+        cb_counters_open();
     int rc = a->c->measure(a->c, a->o, m);
+    cb_counters_close(&m->counts);
     if (rc < 0) {
         /* The failure is the measurement's, said in its own words (or the
          * errno's name), not as the sandbox's bare "returned -N". */
@@ -205,7 +208,7 @@ static int child_measure(void *shm, void *arg)
 }
 
 static int add_rows(cb_results_t *r, const cb_config_t *c, int rep, const double *values,
-                    cb_status_t st, const char *detail)
+                    cb_status_t st, const char *detail, const cb_counts_t *counts)
 {
     for (int i = 0; i < c->nmetrics; i++) {
         cb_sample_t s = {
@@ -216,6 +219,23 @@ static int add_rows(cb_results_t *r, const cb_config_t *c, int rep, const double
             .unit = c->metrics[i].unit,
             .status = st,
             .detail = detail,
+        };
+        if (cb_results_add(r, &s) < 0)
+            return -ENOMEM;
+    }
+    /* The kernel's counters, for a measurement that counted (a failed one
+     * has its rows above). */
+    for (int i = 0; st == CB_OK && counts->used && i < CB_NCOUNTERS; i++) {
+        const char *why;
+        cb_status_t cs = cb_counts_status(counts, i, &why);
+        cb_sample_t s = {
+            .key = c->key,
+            .rep = rep,
+            .metric = cb_counter_defs[i].metric,
+            .value = cs == CB_OK ? counts->values[i] : NAN,
+            .unit = cb_counter_defs[i].unit,
+            .status = cs,
+            .detail = why,
         };
         if (cb_results_add(r, &s) < 0)
             return -ENOMEM;
@@ -448,7 +468,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
             done++;
             if (rep >= 0) {
                 failed |= st != CB_OK;
-                if (add_rows(r, c, rep + rep_base, m->values, st, detail) < 0) {
+                if (add_rows(r, c, rep + rep_base, m->values, st, detail, &m->counts) < 0) {
                     fprintf(stderr, "%s: out of memory\n", e->name);
                     interrupts = 1;
                 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "lib/core/cli.h"
+#include "lib/core/counters.h"
 #include "lib/core/results.h"
 #include "lib/core/status.h"
 #include "lib/core/topo.h"
@@ -38,6 +39,7 @@ typedef struct cb_measurement {
     double values[CB_MAX_METRICS];
     cb_status_t status;
     char detail[96];
+    cb_counts_t counts; /* the kernel's counters over the timed region (counters.h) */
 } cb_measurement_t;
 
 typedef struct cb_config cb_config_t;

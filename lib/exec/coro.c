@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 
 /* AddressSanitizer keeps its own idea of which stack the thread is on; every
  * switch must be announced to it (start before, finish after), or it reports
@@ -581,10 +582,12 @@ double cb_coro_measure_switch_ns(cb_coro_impl_t impl, uint64_t iters)
      * mask system call), plus the loop's increment and branch. It leaves out
      * creating the coroutine and faulting in its stack (done above), and the
      * two clock reads, whose cost is spread over 2 * iters switches. */
+    cb_counters_start();
     uint64_t t0 = cb_now_ns();
     for (uint64_t i = 0; i < iters; i++)
         cb_coro_resume(c);
     uint64_t t1 = cb_now_ns();
+    cb_counters_stop();
 
     stop = 1;
     cb_coro_resume(c);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/core/task_env.h"
 
 typedef struct cbx_rec {
@@ -104,9 +105,11 @@ int cb_callbacks_run(const cb_callbacks_cfg_t *cfg, cb_callbacks_result_t *res)
     /* Timed: the pool's run, from handing over the tasks until every task
      * and every callback is done; starting and stopping the pool are left
      * out (open / close). */
+    cb_counters_start();
     uint64_t t0 = cb_now_ns();
     rc = cfg->executor->run(state, &ec, results);
     uint64_t t1 = cb_now_ns();
+    cb_counters_stop();
     if (cfg->executor->close)
         cfg->executor->close(state);
     if (rc < 0)

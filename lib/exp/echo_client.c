@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/exp/echo.h"
 
 /* ---- histogram ---- */
@@ -381,6 +382,7 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
     uint64_t end = sh.we;
     if (rc == 0) {
         sleep_until(sh.ws);
+        cb_counters_start();
         if (cfg->on_window)
             cfg->on_window(cfg->on_window_arg, 0);
         if (cfg->requests_per_conn <= 0)
@@ -389,6 +391,7 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
     for (int i = 0; i < started; i++)
         if (pthread_join(th[i], NULL) != 0)
             abort();
+    cb_counters_stop();
     if (rc == 0 && cfg->requests_per_conn > 0) {
         now = cb_now_ns();
         end = now < sh.we ? now : sh.we;

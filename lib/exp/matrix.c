@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/exp/pyref.h"
 
 const cb_metric_def_t cb_matrix_metrics[] = {
@@ -75,9 +76,11 @@ int cb_matrix_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t
         rc = -errno;
         goto close;
     }
+    cb_counters_start();
     t0 = cb_now_ns();
     rc = x->executor->run(state, &cfg, res);
     t1 = cb_now_ns();
+    cb_counters_stop();
 close:
     if (x->executor->close)
         x->executor->close(state);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/exec/coro.h"
 
 extern char **environ;
@@ -131,9 +132,11 @@ static int run_stream(const cb_spawn_cfg_t *x, void *state, const cb_exec_cfg_t 
     cb_task_result_t *many = calloc((size_t)x->stream, sizeof(*many));
     if (!many)
         return -ENOMEM;
+    cb_counters_start();
     uint64_t t0 = cb_now_ns();
     int rc = x->exec->run(state, cfg, many);
     uint64_t t1 = cb_now_ns();
+    cb_counters_stop();
     for (long i = 0; rc == 0 && i < x->stream; i++)
         if (many[i].status != CB_OK || many[i].value != (uint64_t)i + 1)
             rc = -EIO;
@@ -164,6 +167,7 @@ static int run_cycles(const cb_spawn_cfg_t *x, void *state, const cb_exec_cfg_t 
     int (*once)(const cb_spawn_cfg_t *) = x->exec ? NULL : x->mech->once;
     long n = 0;
     int rc = 0;
+    cb_counters_start();
     uint64_t t0 = cb_now_ns(), t1, limit = (uint64_t)(x->min_s * 1e9);
     do {
         if (once)
@@ -174,6 +178,7 @@ static int run_cycles(const cb_spawn_cfg_t *x, void *state, const cb_exec_cfg_t 
                 rc = run_one(state, x, cfg);
         t1 = cb_now_ns();
     } while (rc == 0 && t1 - t0 < limit);
+    cb_counters_stop();
     m->values[0] = (double)(t1 - t0) / 1e3 / (double)n;
     m->values[1] = (double)n;
     return rc;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/core/sandbox.h"
 #include "lib/exec/futex.h"
 
@@ -64,6 +65,7 @@ static void futex_answer(cb_switch_partner_t *p)
 static long pipe_pingpong(cb_switch_partner_t *p, double min_s, uint64_t *ns)
 {
     long n = 0;
+    cb_counters_start();
     uint64_t limit = (uint64_t)(min_s * 1e9), t0 = cb_now_ns(), t1;
     char b = 1;
     do {
@@ -72,6 +74,7 @@ static long pipe_pingpong(cb_switch_partner_t *p, double min_s, uint64_t *ns)
                 return -errno;
         t1 = cb_now_ns();
     } while (t1 - t0 < limit);
+    cb_counters_stop();
     *ns = t1 - t0;
     return n;
 }
@@ -79,6 +82,7 @@ static long pipe_pingpong(cb_switch_partner_t *p, double min_s, uint64_t *ns)
 static long futex_pingpong(cb_switch_partner_t *p, double min_s, uint64_t *ns)
 {
     long n = 0;
+    cb_counters_start();
     uint64_t limit = (uint64_t)(min_s * 1e9), t0 = cb_now_ns(), t1;
     do {
         for (int k = 0; k < 256; k++, n++) {
@@ -88,6 +92,7 @@ static long futex_pingpong(cb_switch_partner_t *p, double min_s, uint64_t *ns)
         }
         t1 = cb_now_ns();
     } while (t1 - t0 < limit);
+    cb_counters_stop();
     *ns = t1 - t0;
     return n;
 }

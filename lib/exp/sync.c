@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/core/clock.h"
+#include "lib/core/counters.h"
 #include "lib/core/sandbox.h"
 #include "lib/core/task_env.h"
 
@@ -199,6 +200,8 @@ static int run_units(cb_sync_unit_t unit, int n, int sequential, gate_t *gate, u
     for (int i = 0; i < n; i++)
         u.args[i] = (unit_arg_t){.fn = fn, .arg = arg, .gate = sequential ? NULL : gate, .i = i};
     rc = 0;
+    if (!gate || sequential)
+        cb_counters_start();
     uint64_t t0 = cb_now_ns();
     if (sequential) {
         for (int i = 0; i < n && rc == 0; i++)
@@ -208,6 +211,7 @@ static int run_units(cb_sync_unit_t unit, int n, int sequential, gate_t *gate, u
         for (int i = 0; i < n && rc == 0; i++)
             rc = unit_start(&u, i);
         if (gate) {
+            cb_counters_start();
             gate_set(gate, rc == 0 ? 1 : -1, u.started);
             t0 = cb_now_ns();
         }
@@ -218,6 +222,7 @@ static int run_units(cb_sync_unit_t unit, int n, int sequential, gate_t *gate, u
         }
     }
     *ns = cb_now_ns() - t0;
+    cb_counters_stop();
 err:
     free(u.th);
     free(u.pid);
