@@ -10,6 +10,9 @@ CB_COPTS = [
     "-Werror",
     "-D_GNU_SOURCE",
     "-fno-strict-aliasing",
+    # Keeps the code-generating flags in the binary (.GCC.command.line), so
+    # that each run's .meta records them (compiler_flags).
+    "-frecord-gcc-switches",
 ]
 
 def cb_test(name, srcs = None, size = "small", deps = [], data = [], tags = [], **kwargs):

@@ -89,5 +89,18 @@ err=$(HWLOC_SYNTHETIC="pack:2 core:4 pu:2" "$bin" --out "$out" --quick 2>&1 >/de
 "$bin" --version | grep -q '^cpu_vs_io ' || { echo "FAIL: --version"; fail=1; }
 "$bin" --list | grep -q 'fault' || { echo "FAIL: --list lacks the fault heading"; fail=1; }
 
+# --check-system: the report alone (nothing measured, nothing written), exit
+# 0 with no warnings and 1 with some, the count in its last line.
+rm -rf "$out/cs" && mkdir -p "$out/cs"
+rep=$("$bin" --check-system --out "$out/cs" 2>&1); rc=$?
+n=$(printf '%s\n' "$rep" | awk '/^[0-9]+ warnings?$/ {print $1}')
+{ [ -n "$n" ] && { { [ "$n" -eq 0 ] && [ "$rc" -eq 0 ]; } || { [ "$n" -gt 0 ] && [ "$rc" -eq 1 ]; }; }; } \
+  || { echo "FAIL: --check-system: exit $rc with '$n' warnings: $rep"; fail=1; }
+for item in "CPU frequency governor" "Turbo / boost" "ASLR" "SMT" "Isolated CPUs" "Load average" \
+  "Transparent huge pages" "Hypervisor" "Swap in use" "perf_event_paranoid"; do
+  printf '%s\n' "$rep" | grep -q "^  $item" || { echo "FAIL: --check-system lacks $item"; fail=1; }
+done
+[ -z "$(ls -A "$out/cs")" ] || { echo "FAIL: --check-system wrote $(ls -A "$out/cs")"; fail=1; }
+
 [ "$fail" -eq 0 ] && echo "all command-line checks passed"
 exit "$fail"

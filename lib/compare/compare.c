@@ -478,6 +478,12 @@ int cb_compare_meta(cb_comparison_t *c, const char *base_csv, const char *cur_cs
      * a different topology, or a different set of allowed PUs. */
     static const char *const machine[] = {"cpu_model", "packages",    "numa_nodes",     "cores",
                                           "pus",       "allowed_pus", "allowed_cpuset", NULL};
+    /* The system check's state (pyperf's `system show`): a changed
+     * governor, turbo, ASLR, SMT, isolation, THP or hypervisor can move
+     * timings by itself, and so can a load or swap warning on one side. */
+    static const char *const sys[] = {"sys_governor",      "sys_turbo",    "sys_aslr",
+                                      "sys_smt",           "sys_thp",      "sys_hypervisor",
+                                      "sys_isolated_cpus", "sys_warnings", NULL};
     /* What may change timings but is often changed on purpose. */
     static const char *const quiet[] = {
         "host", "kernel", "clock_source", "compiler", "compiler_flags", "quick", NULL};
@@ -498,6 +504,17 @@ int cb_compare_meta(cb_comparison_t *c, const char *base_csv, const char *cur_cs
                                         "quick",
                                         "utc_start",
                                         "command_line",
+                                        "sys_governor",
+                                        "sys_turbo",
+                                        "sys_aslr",
+                                        "sys_smt",
+                                        "sys_isolated_cpus",
+                                        "sys_load_per_pu",
+                                        "sys_thp",
+                                        "sys_hypervisor",
+                                        "sys_swap_used",
+                                        "sys_warnings",
+                                        "counters",
                                         NULL};
     cb_meta_t *mb = NULL, *mc = NULL;
     int rc;
@@ -520,6 +537,15 @@ int cb_compare_meta(cb_comparison_t *c, const char *base_csv, const char *cur_cs
         const char *b = cb_meta_get(mb, *k), *n = cb_meta_get(mc, *k);
         if (!b != !n && (rc = add_line(&c->notes, &c->nnotes, "%s only in the %s .meta", *k,
                                        b ? "base" : "new")) < 0)
+            goto out;
+    }
+    for (const char *const *k = sys; *k; k++) {
+        const char *b = cb_meta_get(mb, *k), *n = cb_meta_get(mc, *k);
+        if (b && n && strcmp(b, n) != 0 &&
+            (rc = add_line(&c->warnings, &c->nwarnings,
+                           "WARNING: different system states: %s '%s' (base) vs '%s' (new); "
+                           "timings may differ for that alone",
+                           *k, b, n)) < 0)
             goto out;
     }
     for (const char *const *k = quiet; *k; k++) {

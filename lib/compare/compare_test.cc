@@ -658,6 +658,30 @@ TEST_F(Compare, DifferentMachinesAreWarnedLoudly)
     EXPECT_NE(text.find("| cpu_model | Alpha 1 | Beta 2 |"), std::string::npos) << text;
 }
 
+TEST_F(Compare, DifferentSystemStatesAreWarnedAbout)
+{
+    std::string csv = raw_csv(standard());
+    write("base.csv", csv);
+    write("new.csv", csv);
+    // The same machine, tuned for the base run and not for the new one;
+    // the load differs as it always does, which alone is no warning.
+    write("base.meta", "cpu_model=Alpha 1\nsys_aslr=off (randomize_va_space=0)\n"
+                       "sys_load_per_pu=0.10 (load 0.20 on 2 PUs)\nsys_warnings=none\n");
+    write("new.meta", "cpu_model=Alpha 1\nsys_aslr=on (full) (randomize_va_space=2)\n"
+                      "sys_load_per_pu=0.20 (load 0.40 on 2 PUs)\nsys_warnings=sys_aslr\n");
+    EXPECT_EQ(run({dir_ + "/base.csv", dir_ + "/new.csv"}), CB_EXIT_OK);
+    EXPECT_NE(out_.find("WARNING: different system states: sys_aslr 'off (randomize_va_space=0)' "
+                        "(base) vs 'on (full) (randomize_va_space=2)' (new)"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find("WARNING: different system states: sys_warnings 'none' (base) vs "
+                        "'sys_aslr' (new)"),
+              std::string::npos)
+        << out_;
+    EXPECT_EQ(out_.find("sys_load_per_pu '"), std::string::npos) << out_;
+    EXPECT_EQ(out_.find("different machines"), std::string::npos) << out_;
+}
+
 TEST_F(Compare, SameMachineOrNoMetaIsQuiet)
 {
     std::string csv = raw_csv(standard());

@@ -1,6 +1,8 @@
 #include "lib/core/meta.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -188,31 +190,6 @@ static char *first_line(const char *path)
     return line;
 }
 
-/* "model name : X" from /proc/cpuinfo (x86; other architectures lack it). */
-static char *cpu_model(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    if (f == NULL)
-        return NULL;
-    char *line = NULL, *model = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        if (strncmp(line, "model name", 10) != 0)
-            continue;
-        char *colon = strchr(line, ':');
-        if (colon == NULL)
-            continue;
-        colon++;
-        colon += strspn(colon, " \t");
-        colon[strcspn(colon, "\r\n")] = '\0';
-        model = strdup(colon);
-        break;
-    }
-    free(line);
-    fclose(f);
-    return model;
-}
-
 #if defined(__clang__)
 #define CB_CC_NAME "clang"
 #elif defined(__GNUC__)
@@ -221,9 +198,82 @@ static char *cpu_model(void)
 #define CB_CC_NAME "cc"
 #endif
 
-#ifndef CB_COMPILER_FLAGS
-#define CB_COMPILER_FLAGS "unknown"
-#endif
+/* Reads n bytes at off of fd. */
+static int pread_all(int fd, void *buf, size_t n, off_t off)
+{
+    return pread(fd, buf, n, off) == (ssize_t)n ? 0 : -1;
+}
+
+int cb_meta_compiler_flags(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = -1;
+    char *names = NULL, *sec = NULL;
+    Elf64_Ehdr eh;
+    Elf64_Shdr sh, strsh;
+    if (pread_all(fd, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+        eh.e_shstrndx == SHN_UNDEF || eh.e_shstrndx >= eh.e_shnum)
+        goto out;
+    if (pread_all(fd, &strsh, sizeof(strsh), (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof(sh))) <
+            0 ||
+        strsh.sh_size > (1u << 24) || (names = malloc(strsh.sh_size + 1)) == NULL ||
+        pread_all(fd, names, strsh.sh_size, (off_t)strsh.sh_offset) < 0)
+        goto out;
+    names[strsh.sh_size] = '\0';
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        if (pread_all(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * sizeof(sh))) < 0)
+            goto out;
+        if (sh.sh_name >= strsh.sh_size || strcmp(names + sh.sh_name, ".GCC.command.line") != 0)
+            continue;
+        if (sh.sh_size > (1u << 24) || (sec = malloc(sh.sh_size + 1)) == NULL ||
+            pread_all(fd, sec, sh.sh_size, (off_t)sh.sh_offset) < 0)
+            goto out;
+        sec[sh.sh_size] = '\0';
+        /* NUL-separated records, one per object (identical ones merged by
+         * the linker); each object's -frandom-seed=FILE is dropped, so the
+         * records of objects built alike are one. */
+        size_t w = 0;
+        buf[0] = '\0';
+        for (size_t p = 0; p < sh.sh_size; p += strlen(sec + p) + 1) {
+            char rec[1024];
+            size_t rw = 0;
+            rec[0] = '\0';
+            for (const char *t = sec + p; *t;) {
+                size_t tl = strcspn(t, " ");
+                if (tl && strncmp(t, "-frandom-seed=", 14) != 0 && rw + tl + 2 < sizeof(rec))
+                    rw += (size_t)snprintf(rec + rw, sizeof(rec) - rw, "%s%.*s", rw ? " " : "",
+                                           (int)tl, t);
+                t += tl;
+                t += strspn(t, " ");
+            }
+            if (!rec[0] || w >= len)
+                continue;
+            /* Already listed? */
+            int seen = 0;
+            for (const char *q = buf; !seen && q && *q;) {
+                const char *e = strstr(q, " | ");
+                size_t ql = e ? (size_t)(e - q) : strlen(q);
+                seen = ql == rw && strncmp(q, rec, rw) == 0;
+                q = e ? e + 3 : NULL;
+            }
+            if (!seen)
+                w += (size_t)snprintf(buf + w, len - w, "%s%s", w ? " | " : "", rec);
+        }
+        rc = buf[0] ? 0 : -1;
+        if (rc < 0)
+            snprintf(buf, len, "unknown");
+        break;
+    }
+out:
+    free(names);
+    free(sec);
+    close(fd);
+    return rc;
+}
 
 int cb_meta_fill_host(cb_meta_t *m)
 {
@@ -233,12 +283,6 @@ int cb_meta_fill_host(cb_meta_t *m)
         snprintf(host, sizeof(host), "unknown");
     host[sizeof(host) - 1] = '\0';
     if ((rc = cb_meta_set(m, "host", host)) < 0)
-        return rc;
-
-    char *model = cpu_model();
-    rc = cb_meta_set(m, "cpu_model", model ? model : "unknown");
-    free(model);
-    if (rc < 0)
         return rc;
 
     struct utsname u;
@@ -264,7 +308,9 @@ int cb_meta_fill_host(cb_meta_t *m)
 
     if ((rc = cb_meta_set(m, "compiler", CB_CC_NAME " " __VERSION__)) < 0)
         return rc;
-    if ((rc = cb_meta_set(m, "compiler_flags", CB_COMPILER_FLAGS)) < 0)
+    char flags[2048];
+    cb_meta_compiler_flags(flags, sizeof(flags));
+    if ((rc = cb_meta_set(m, "compiler_flags", flags)) < 0)
         return rc;
     return cb_meta_set(m, "harness_version", CB_VERSION);
 }

@@ -31,15 +31,21 @@ int cb_meta_write(const cb_meta_t *m, const char *path);
  * the line, CRLF accepted). Returns 0 or a negative errno: -EINVAL for a
  * line without a key and '=', and then m is unchanged. */
 int cb_meta_read(cb_meta_t *m, const char *path);
-/* Fills the host facts under these keys: host (gethostname), cpu_model
- * (/proc/cpuinfo "model name"), kernel (uname -r and -v), clock_source
- * (current_clocksource of clocksource0), utc_start (ISO 8601, e.g.
- * 2024-05-01T12:00:00Z), compiler (name and __VERSION__), compiler_flags
- * (the macro CB_COMPILER_FLAGS when the build defines it, else "unknown"),
- * harness_version (CB_VERSION). A fact that cannot be read is "unknown".
- * Topology facts, the git revision and the command line are set by the
- * caller. Returns 0 or -ENOMEM. */
+/* Fills the host facts under these keys: host (gethostname), kernel
+ * (uname -r and -v), clock_source (current_clocksource of clocksource0),
+ * utc_start (ISO 8601, e.g. 2024-05-01T12:00:00Z), compiler (name and
+ * __VERSION__), compiler_flags (cb_meta_compiler_flags), harness_version
+ * (CB_VERSION). A fact that cannot be read is "unknown". The CPU model and
+ * topology facts (from hwloc), the system check, the git revision and the
+ * command line are set by the caller. Returns 0 or -ENOMEM. */
 int cb_meta_fill_host(cb_meta_t *m);
+
+/* The flags the running binary was compiled with, as the compiler recorded
+ * them (-frecord-gcc-switches: the .GCC.command.line section of
+ * /proc/self/exe; gcc writes the code-generating options, clang the whole
+ * command line): the distinct records joined with " | ", in buf. Returns 0,
+ * or -1 (buf "unknown") for a binary built without the flag. */
+int cb_meta_compiler_flags(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

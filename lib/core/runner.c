@@ -23,6 +23,7 @@
 #include "lib/core/report.h"
 #include "lib/core/sandbox.h"
 #include "lib/core/stats.h"
+#include "lib/core/syscheck.h"
 
 static volatile sig_atomic_t interrupts;
 
@@ -109,6 +110,14 @@ int cb_runner_plan(const cb_opts_t *o, const cb_topo_t *t, int workers, cb_pin_p
     return 0;
 }
 
+/* This machine's system check, judged for a run on the allowed PUs. */
+static void check_system(const cb_topo_t *t, cb_syscheck_t *s)
+{
+    int cores = cb_topo_cores(t), pus = cb_topo_pus(t);
+    int per_core = cores > 0 ? (pus + cores - 1) / cores : 1;
+    cb_syscheck_run("/", cb_topo_allowed_pus(t), per_core, s);
+}
+
 int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t *o,
                     cb_topo_t **topo)
 {
@@ -146,6 +155,14 @@ int cb_runner_start(const cb_cli_spec_t *spec, int argc, char **argv, cb_opts_t 
         cb_topo_free(t);
         cb_cli_free(o);
         return rc;
+    }
+    if (o->check_system) {
+        cb_syscheck_t s;
+        check_system(t, &s);
+        cb_syscheck_print(&s, stdout);
+        cb_topo_free(t);
+        cb_cli_free(o);
+        return s.warnings ? 1 : 0;
     }
     if (!o->list && !cb_topo_is_this_system(t) && o->pin != CB_PIN_NONE) {
         fprintf(stderr,
@@ -250,10 +267,22 @@ static void join(char *buf, size_t len, const char *dir, const char *name, const
     snprintf(buf, len, "%s/%s%s", dir, name, ext);
 }
 
+/* The machine's facts that are not the host's files: the CPU model from
+ * hwloc. */
+static void fill_machine(cb_meta_t *m, const cb_topo_t *t)
+{
+    const char *model = cb_topo_cpu_model(t);
+    cb_meta_set(m, "cpu_model", model ? model : "unknown");
+}
+
+/* The system check of this run, taken before its first measurement. */
+static cb_syscheck_t run_sys;
+
 static void fill_meta(cb_meta_t *m, const cb_experiment_t *e, const cb_opts_t *o,
                       const cb_topo_t *t, int argc, char **argv, int partial)
 {
     cb_meta_fill_host(m);
+    fill_machine(m, t);
     char buf[4096];
     cb_meta_set(m, "experiment", e->name);
 #define SETI(k, v)                                                                                 \
@@ -277,6 +306,17 @@ static void fill_meta(cb_meta_t *m, const cb_experiment_t *e, const cb_opts_t *o
     cb_meta_set(m, "pin", cb_runner_pin_name(o));
     cb_meta_set(m, "quick", o->quick ? "1" : "0");
     cb_meta_set(m, "partial", partial ? "1" : "0");
+    /* The system state, and which of its items were warned about. */
+    size_t ws = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < run_sys.n; i++) {
+        cb_meta_set(m, run_sys.items[i].key, run_sys.items[i].value);
+        if (run_sys.items[i].warning[0] && ws < sizeof(buf))
+            ws += (size_t)snprintf(buf + ws, sizeof(buf) - ws, "%s%s", ws ? "," : "",
+                                   run_sys.items[i].key);
+    }
+    cb_meta_set(m, "sys_warnings", ws ? buf : "none");
+    cb_meta_set(m, "counters", o->no_counters ? "off" : "on");
     for (const char *const *kv = e->meta; kv && kv[0]; kv += 2)
         cb_meta_set(m, kv[0], kv[1]);
 #undef SETI
@@ -294,10 +334,12 @@ static const char *own_meta(const cb_experiment_t *e, const char *key)
 /* A base that --append may pool with: the same experiment, the same
  * machine, and the same value of every key that decides what is measured.
  * Returns 0, or CB_EXIT_USAGE after one line naming the first difference. */
-static int check_base_meta(const cb_experiment_t *e, const char *meta)
+static int check_base_meta(const cb_experiment_t *e, const cb_topo_t *t, const char *meta)
 {
     cb_meta_t *old = cb_meta_new(), *now = cb_meta_new();
     int rc = 0;
+    if (now)
+        fill_machine(now, t);
     if (!old || !now || cb_meta_fill_host(now) < 0) {
         fprintf(stderr, "%s: could not run: out of memory\n", e->name);
         rc = CB_EXIT_NORUN;
@@ -340,13 +382,13 @@ static int check_base_meta(const cb_experiment_t *e, const char *meta)
 
 /* An existing CSV we --append to: its rows come first, and our repetitions
  * are numbered after its last one. Returns 0 or an exit status. */
-static int load_for_append(const cb_experiment_t *e, cb_results_t *r, const char *raw,
-                           const char *meta, int *rep_base)
+static int load_for_append(const cb_experiment_t *e, const cb_topo_t *t, cb_results_t *r,
+                           const char *raw, const char *meta, int *rep_base)
 {
     char err[256];
     if (access(raw, F_OK) != 0)
         return 0;
-    int rc = check_base_meta(e, meta);
+    int rc = check_base_meta(e, t, meta);
     if (rc != 0)
         return rc;
     if (cb_results_read_raw(r, raw, err, sizeof(err)) < 0) {
@@ -429,12 +471,18 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     }
     int rep_base = 0;
     if (o->append) {
-        if ((exit_code = load_for_append(e, r, raw, meta, &rep_base)) != 0)
+        if ((exit_code = load_for_append(e, t, r, raw, meta, &rep_base)) != 0)
             goto out;
     }
     for (size_t i = 0; i < e->nconfigs; i++)
         e->configs[i].key.experiment = e->name;
 
+    /* What on this machine can disturb the figures, said before the first
+     * measurement (and kept in .meta). */
+    check_system(t, &run_sys);
+    for (size_t i = 0; i < run_sys.n; i++)
+        if (run_sys.items[i].warning[0])
+            fprintf(stderr, "%s: system: %s\n", e->name, run_sys.items[i].warning);
     size_t total = (size_t)(reps + warmup) * e->nconfigs, done = 0;
     uint64_t t0 = cb_now_ns();
     int failed = 0;

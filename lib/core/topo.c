@@ -235,6 +235,15 @@ int cb_topo_allowed_str(const cb_topo_t *t, char *buf, size_t len)
     return hwloc_bitmap_list_snprintf(buf, len, t->allowed);
 }
 
+const char *cb_topo_cpu_model(const cb_topo_t *t)
+{
+    hwloc_obj_t pkg = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_PACKAGE, 0);
+    const char *m = pkg ? hwloc_obj_get_info_by_name(pkg, "CPUModel") : NULL;
+    if (m == NULL)
+        m = hwloc_obj_get_info_by_name(hwloc_get_root_obj(t->topo), "CPUModel");
+    return m && m[0] ? m : NULL;
+}
+
 void *cb_topo_hwloc(const cb_topo_t *t)
 {
     return t->topo;

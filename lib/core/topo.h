@@ -52,6 +52,10 @@ int cb_topo_pu_allowed(const cb_topo_t *t, int os_index);
 /* The allowed set in hwloc's list syntax ("0-3,8"). Writes at most len bytes,
  * NUL-terminated; returns the length it needed (like snprintf). */
 int cb_topo_allowed_str(const cb_topo_t *t, char *buf, size_t len);
+/* The processor's model as hwloc reads it (its CPUModel info on the first
+ * package, else on the machine: CPUID's brand string on x86, the device
+ * tree or /proc/cpuinfo elsewhere), or NULL (a synthetic topology). */
+const char *cb_topo_cpu_model(const cb_topo_t *t);
 
 /* The underlying hwloc_topology_t, for code that needs hwloc directly. */
 void *cb_topo_hwloc(const cb_topo_t *t);

@@ -117,6 +117,22 @@ TEST(TopoSynthetic, CountsTwoPackagesSmt)
     EXPECT_NE(cb_topo_hwloc(t.t), nullptr);
 }
 
+TEST(Topo, CpuModelComesFromHwloc)
+{
+    // A synthetic topology has no processor to name.
+    Topo syn(kTwoPkgSmt);
+    ASSERT_NE(syn.t, nullptr) << syn.err;
+    EXPECT_EQ(cb_topo_cpu_model(syn.t), nullptr);
+#if defined(__x86_64__) || defined(__i386__)
+    // On x86 hwloc reads CPUID's brand string, on every machine.
+    Topo me(nullptr);
+    ASSERT_NE(me.t, nullptr) << me.err;
+    const char *m = cb_topo_cpu_model(me.t);
+    ASSERT_NE(m, nullptr);
+    EXPECT_GT(strlen(m), 3u) << m;
+#endif
+}
+
 TEST(TopoSynthetic, CountsOneCore)
 {
     Topo t(kOneCore);
