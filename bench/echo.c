@@ -183,6 +183,10 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                     "request (%s)\n",
                     cl->v[k], a / b, ref, a >= b ? "at least as fast" : "slower", ca, cbt,
                     ca < cbt ? "less" : "not less");
+            char name[96];
+            snprintf(name, sizeof(name), "%s/c%ld/req_per_s_over_%s", ev, cl->v[k], ref);
+            cb_exp_fact(x, name, a / b, "x", NAN, "%s at %ld connections: %.2fx %s's requests/s",
+                        ev, cl->v[k], a / b, ref);
             if (a < b && cl->v[k] > below)
                 below = cl->v[k];
         }
@@ -193,6 +197,15 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 !isnan(med(r, ev, cl->v[k], "req_per_s")) &&
                 !isnan(med(r, ref, cl->v[k], "req_per_s")))
                 cross = cl->v[k];
+        char cname[96];
+        snprintf(cname, sizeof(cname), "%s/crossover_connections", ev);
+        if (cross < 0)
+            cb_exp_fact(x, cname, NAN, "count", NAN,
+                        "%s stays below %s's throughput at the largest count measured", ev, ref);
+        else
+            cb_exp_fact(x, cname, (double)cross, "count", NAN,
+                        "from %ld connections on, %s's throughput >= %s's at every count measured",
+                        cross, ev, ref);
         if (cross < 0)
             fprintf(out, "  crossover: %s is below %s's throughput at the largest count\n", ev,
                     ref);

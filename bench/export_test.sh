@@ -12,7 +12,7 @@ fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
 PY=$(command -v python3) || { echo "FAIL: python3 needed to read the exports back"; exit 1; }
 d="$T/run"; mkdir -p "$d"
-"$bin" --quick --reps 3 --warmup 0 --no-python --no-plot --executors serial,thread,process_pool \
+"$bin" --quick --reps 3 --warmup 0 --no-python --no-plot --executors serial,thread,process,process_pool \
   --workloads cpu,io --cpu-iters 200000 --io-ms 5 --out "$d" \
   --export json="$d/run.json" --export bmf="$d/bmf.json" --export gbench="$d/gb.json" \
   --export md="$d/run.md" --export gab-smaller="$d/gab_s.json" --export gab-bigger="$d/gab_b.json" \
@@ -82,6 +82,24 @@ if key in summary and (gname not in med or not close(med[gname], float(summary[k
     bad.append("gbench median of %s: %s vs %s" % (gname, med.get(gname), summary[key]["median"]))
 iters = [b for b in gb["benchmarks"] if b["run_name"] == gname and b["run_type"] == "iteration"]
 if len(iters) != 3: bad.append("gbench: %d iterations of %s, want 3" % (len(iters), gname))
+# gbench's cpu_time of a wall_s iteration is the task-clock the kernel
+# counted over that measurement (or user + sys without counters).
+tc = {(r["rep"], r["executor"], r["workload"]): float(r["value"]) for r in raw
+      if r["metric"] == "task_clock_s" and r["status"] == "ok"}
+for k, b in enumerate(iters):
+    want = tc.get((str(b["repetition_index"]), "serial", "cpu"))
+    if want is None or not close(b["cpu_time"], want): bad.append("gbench cpu_time %s vs task_clock %s" % (b["cpu_time"], want))
+# json's facts: the verdict's figures, each with a name, value, unit,
+# reference (the tutorials', or null) and text; E1's claim is among them
+# and its value is thread's time over process's.
+facts = {f["name"]: f for f in run.get("facts", [])}
+for f in facts.values():
+    for k in ("name", "value", "unit", "reference", "text"):
+        if k not in f: bad.append("fact lacks %s: %s" % (k, f))
+f = facts.get("cpu/thread_over_process")
+if f is None: bad.append("no fact cpu/thread_over_process: %s" % sorted(facts))
+elif not (abs(f["reference"] - 30.26 / 17.11) < 1e-9 and f["unit"] == "x" and "tutorials" in f["text"]):
+    bad.append("fact cpu/thread_over_process: %s" % f)
 # md: a header, a rule, one row per summary row.
 md = open(d + "/run.md").read().splitlines()
 if not md[0].startswith("| executor |") or not md[1].startswith("|---"): bad.append("md header")

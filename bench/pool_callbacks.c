@@ -145,6 +145,16 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "  process_pool %.3f s: callbacks run in the parent, one at a time (%.2f "
                 "task + callback times)\n",
                 pw, pw * 1e3 / (p->task_ms + p->callback_ms));
+    if (!isnan(tw) && !isnan(pw)) {
+        cb_exp_fact(x, "callbacks/process_pool_over_thread_pool", pw / tw, "x", 30.0 / 20.0,
+                    "the process pool took %.2fx the thread pool's time for 2 tasks with slow "
+                    "callbacks (tutorials: 30 s vs 20 s = 1.50x)",
+                    pw / tw);
+        cb_exp_fact(x, "callbacks/first_task_to_last_callback_ratio", pc / tc, "x", NAN,
+                    "from the first finished task to the last callback: process pool %.3f s vs "
+                    "thread pool %.3f s = %.2fx",
+                    pc, tc, pc / tc);
+    }
     if (!isnan(tw) && !isnan(pw))
         fprintf(out,
                 "  the process pool took %.2fx the thread pool's time (tutorials: 30 s vs "
@@ -159,6 +169,11 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "blocks %.0f ms; the longest any other finished task waited for its "
                 "callback:\n",
                 tb, p->task_ms, v->workers, p->block_ms);
+    if (!isnan(tw) && !isnan(pw))
+        cb_exp_fact(x, "blocked_callback/process_pool_over_thread_pool_wait", pw / tw, "x", NAN,
+                    "with one callback blocked, the longest wait of another result: process "
+                    "pool %.3f s vs thread pool %.3f s",
+                    pw, tw);
     if (!isnan(tw))
         fprintf(out, "  thread_pool  %.3f s (only the blocked worker is held)\n", tw);
     if (!isnan(pw))

@@ -174,6 +174,14 @@ static void verdict_cpu(cb_exp_t *x, const cb_results_t *res, const char *pin, c
         if (!isnan(knee))
             snprintf(ks, sizeof(ks), "efficiency < 0.8 from %.0f workers", knee);
         fprintf(out, "  %-13s %s; %s; best speedup %.2f at %ld\n", e, fs, ks, best, best_w);
+        char name[96];
+        snprintf(name, sizeof(name), "cpu/%s/%s/serial_fraction", pin, e);
+        cb_exp_fact(x, name, f, "ratio", NAN, "%s, cpu, pinned %s: %s", e, pin, fs);
+        snprintf(name, sizeof(name), "cpu/%s/%s/efficiency_knee_workers", pin, e);
+        cb_exp_fact(x, name, knee, "count", NAN, "%s, cpu, pinned %s: %s", e, pin, ks);
+        snprintf(name, sizeof(name), "cpu/%s/%s/best_speedup", pin, e);
+        cb_exp_fact(x, name, best, "x", NAN, "%s, cpu, pinned %s: best speedup %.2f at %ld", e, pin,
+                    best, best_w);
     }
     free(w);
     free(s);
@@ -193,6 +201,14 @@ static void verdict_io(cb_exp_t *x, const cb_results_t *res, const char *pin, co
         double b = speedup(res, e, "io", pin, x->workers[k]);
         if (!isnan(b) && b > best)
             best = b, best_w = x->workers[k];
+    }
+    if (!isnan(sp)) {
+        char name[96];
+        snprintf(name, sizeof(name), "io/%s/%s/default_workers_speedup", pin, e);
+        cb_exp_fact(x, name, sp, "x", (double)r->tasks,
+                    "%s, io, pinned %s: the default %ld workers (%s) gave speedup %.2f of at "
+                    "most %ld",
+                    e, pin, def, tp ? "5 x cores" : "cores", sp, r->tasks);
     }
     if (!isnan(sp))
         fprintf(out,

@@ -139,7 +139,7 @@ static int ran(const cb_results_t *r, const char *wl)
     return 0;
 }
 
-static void verdict_e4(const cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
+static void verdict_e4(cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
 {
     const char *wl[3] = {"no_lock", "lock", "join"};
     long tasks = e4_tasks(x);
@@ -156,6 +156,18 @@ static void verdict_e4(const cb_exp_t *x, const cb_results_t *r, const char *e, 
             fprintf(out, "  %s %.3f s, counter %.0f%s", wl[k], w[k], n[k],
                     k < 2 && !isnan(w[k + 1]) ? ";" : "");
     fprintf(out, "\n");
+    char name[96];
+    if (!isnan(n[0])) {
+        snprintf(name, sizeof(name), "e4/%s/no_lock/lost_updates", e);
+        cb_exp_fact(x, name, n[0], "count", tasks == 100 ? 99 : NAN,
+                    "%s, no lock: %.0f of %ld updates lost (tutorials: 99 of 100)", e, n[0], tasks);
+    }
+    if (!isnan(w[1]) && !isnan(w[2])) {
+        snprintf(name, sizeof(name), "e4/%s/join_over_lock", e);
+        cb_exp_fact(x, name, w[2] / w[1], "x", 350.7 / 53.3,
+                    "%s: start-then-join took %.1fx the lock's time (tutorials: 6.6x)", e,
+                    w[2] / w[1]);
+    }
     if (!isnan(n[0]))
         fprintf(out,
                 "             without the lock, %.0f of %ld updates were lost (tutorials: 99 of "
@@ -174,7 +186,7 @@ static void verdict_e4(const cb_exp_t *x, const cb_results_t *r, const char *e, 
                 w[2] / w[1]);
 }
 
-static void verdict_race(const cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
+static void verdict_race(cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
 {
     const params_t *p = x->params;
     for (size_t i = 0; i < x->nworkers; i++) {
@@ -184,6 +196,11 @@ static void verdict_race(const cb_exp_t *x, const cb_results_t *r, const char *e
         size_t hit = 0, n = cb_results_range(r, &q, &lo, &hi, 0, &hit);
         if (n == 0 || !takes(x, cb_sync_wl_find("race"), i))
             continue;
+        char name[96];
+        snprintf(name, sizeof(name), "e5/%s/w%ld/lost_pct", e, w);
+        cb_exp_fact(x, name, med(r, e, "race", w, "lost_pct"), "%", NAN,
+                    "%ld %s racing: median %.2f%% of the updates lost, in %zu of %zu runs", w, e,
+                    med(r, e, "race", w, "lost_pct"), hit, n);
         fprintf(out,
                 "  %ld %-9s median %.0f of %.0f updates lost (%.2f%%), %.0f to %.0f; updates "
                 "lost in %zu of %zu runs%s\n",
@@ -196,7 +213,7 @@ static void verdict_race(const cb_exp_t *x, const cb_results_t *r, const char *e
     }
 }
 
-static void verdict_sem(const cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
+static void verdict_sem(cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
 {
     const params_t *p = x->params;
     double lo = 0, hi = 0;
@@ -204,6 +221,10 @@ static void verdict_sem(const cb_exp_t *x, const cb_results_t *r, const char *e,
                                 &lo, &hi, 0, NULL);
     if (n == 0)
         return;
+    char name[96];
+    snprintf(name, sizeof(name), "e6/%s/peak_concurrency", e);
+    cb_exp_fact(x, name, hi, "count", (double)p->permits,
+                "%s: at most %.0f inside Semaphore(%ld) at once in %zu runs", e, hi, p->permits, n);
     fprintf(out,
             "  %-9s at most %.0f inside at once (%s in all %zu runs); %.3f s = %.2f holds, "
             "ceil(%d/%ld) = %ld waves expected\n",
@@ -213,7 +234,7 @@ static void verdict_sem(const cb_exp_t *x, const cb_results_t *r, const char *e,
             p->permits, (SEM_TASKS + p->permits - 1) / p->permits);
 }
 
-static void verdict_queues(const cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
+static void verdict_queues(cb_exp_t *x, const cb_results_t *r, const char *e, FILE *out)
 {
     for (size_t i = 0; i < x->nworkers; i++)
         for (size_t k = 0; k < cb_sync_wl_count; k++) {
@@ -224,6 +245,11 @@ static void verdict_queues(const cb_exp_t *x, const cb_results_t *r, const char 
                 !cb_results_range(r, &(cb_select_t){e, wl->name, NULL, "order_errors", w, 0}, &lo,
                                   &hi, 0, NULL))
                 continue;
+            char name[128];
+            snprintf(name, sizeof(name), "e12/%s/%s/w%ld/order_errors", e, wl->name, w);
+            cb_exp_fact(x, name, hi, "count", 0,
+                        "%s %s, %ld producer(s) / %ld consumer(s): %.0f order errors (at most)", e,
+                        wl->name, w, w, hi);
             fprintf(out,
                     "  %-8s %ld producer(s) / %ld consumer(s): %.3g items/s, %.0f order errors\n",
                     wl->name, w, w, med(r, e, wl->name, w, "items_per_s"), hi);

@@ -139,6 +139,21 @@ int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
     return 0;
 }
 
+int cb_exp_fact(cb_exp_t *x, const char *name, double value, const char *unit, double reference,
+                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    int rc = cb_facts_add(&x->run.facts, name, value, unit, reference, "%s", text);
+    free(text);
+    return rc;
+}
+
 /* ---- axes ---- */
 
 static int cb_name_in(const char *const *list, const char *name)

@@ -197,6 +197,13 @@ int cb_experiment_main(const cb_experiment_def_t *def, int argc, char **argv);
         return cb_experiment_main(&(def), argc, argv);                                             \
     }
 
+/* From a verdict: one figure it states, as a fact of the run (facts.h;
+ * the json export's "facts"): a stable name, the value and its unit, the
+ * tutorials' figure for it (NAN: none) and the claim in words. Returns 0
+ * or -ENOMEM. */
+int cb_exp_fact(cb_exp_t *x, const char *name, double value, const char *unit, double reference,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Adds a meta key (copied). Returns 0 or -ENOMEM. */
 int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -128,9 +128,16 @@ static json_t *meta_object(const cb_meta_t *m)
     return o;
 }
 
-static json_t *doc_json(const cb_results_t *r, const cb_meta_t *m, const group_t *g, size_t ng)
+static json_t *doc_json(const cb_results_t *r, const cb_meta_t *m, const group_t *g, size_t ng,
+                        const cb_facts_t *facts)
 {
-    json_t *samples = json_array(), *summary = json_array();
+    json_t *samples = json_array(), *summary = json_array(), *fl = json_array();
+    for (size_t i = 0; fl && facts && i < facts->n; i++) {
+        const cb_fact_t *f = &facts->v[i];
+        json_array_append_new(fl, json_pack("{s:s, s:o, s:s, s:o, s:s}", "name", f->name, "value",
+                                            num(f->value), "unit", f->unit, "reference",
+                                            num(f->reference), "text", f->text));
+    }
     for (size_t i = 0; samples && i < cb_results_count(r); i++) {
         const cb_sample_t *s = cb_results_get(r, i);
         json_t *o = key_object(s);
@@ -142,9 +149,9 @@ static json_t *doc_json(const cb_results_t *r, const cb_meta_t *m, const group_t
     }
     for (size_t i = 0; summary && i < ng; i++)
         json_array_append_new(summary, summary_object(&g[i]));
-    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "schema", "concbench-run/1", "experiment",
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "schema", "concbench-run/1", "experiment",
                      cb_meta_get(m, "experiment") ? cb_meta_get(m, "experiment") : "", "meta",
-                     meta_object(m), "samples", samples, "summary", summary);
+                     meta_object(m), "samples", samples, "summary", summary, "facts", fl);
 }
 
 /* experiment/executor/workload/wW/tT/pin: the benchmark's name in BMF and
@@ -204,6 +211,26 @@ static json_t *gb_context(const cb_meta_t *m)
                      "library_build_type", "release", "cpu_model", cpu ? cpu : "");
 }
 
+/* The CPU time of a wall_s sample: the task-clock the kernel counted over
+ * the same measurement (every thread and child), else its user + sys time
+ * (getrusage), else NaN. */
+static double cpu_of(const cb_results_t *r, const cb_sample_t *w)
+{
+    double us = NAN, sy = NAN;
+    for (size_t j = 0; j < cb_results_count(r); j++) {
+        const cb_sample_t *s = cb_results_get(r, j);
+        if (s->rep != w->rep || s->status != CB_OK || !cb_config_key_same(&s->key, &w->key))
+            continue;
+        if (strcmp(s->metric, "task_clock_s") == 0)
+            return s->value;
+        if (strcmp(s->metric, "user_s") == 0)
+            us = s->value;
+        if (strcmp(s->metric, "sys_s") == 0)
+            sy = s->value;
+    }
+    return us + sy;
+}
+
 static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group_t *g, size_t ng)
 {
     json_t *list = json_array();
@@ -216,11 +243,22 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
         char base[512], name[600];
         bench_name(f, base, sizeof(base));
         snprintf(name, sizeof(name), "%s/%s", base, f->metric);
+        /* cpu_time: for wall_s, the measurement's CPU time (cpu_of); for
+         * the other times (per spawn, per switch: means over a loop) there
+         * is none per iteration, and cpu_time repeats real_time. */
+        int wall = strcmp(f->metric, "wall_s") == 0;
+        double *cpu = wall ? calloc(g[i].s.n + 1, sizeof(*cpu)) : NULL;
+        size_t ncpu = 0;
         long k = 0;
         for (size_t j = 0; j < cb_results_count(r); j++) {
             const cb_sample_t *s = cb_results_get(r, j);
             if (s->status != CB_OK || !isfinite(s->value) || cb_sample_cmp_group(s, f) != 0)
                 continue;
+            double c = cpu ? cpu_of(r, s) : s->value;
+            if (!isfinite(c))
+                c = s->value;
+            if (cpu && ncpu < g[i].s.n)
+                cpu[ncpu++] = c;
             json_array_append_new(
                 list,
                 json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:s}", "name",
@@ -228,10 +266,15 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
                           (json_int_t)0, "run_name", name, "run_type", "iteration", "repetitions",
                           (json_int_t)g[i].s.n, "repetition_index", (json_int_t)k++, "threads",
                           (json_int_t)1, "iterations", (json_int_t)1, "real_time", s->value,
-                          "cpu_time", s->value, "time_unit", unit));
+                          "cpu_time", c, "time_unit", unit));
         }
+        cb_summary_t cs;
+        int have_cpu = cpu && ncpu == g[i].s.n && cb_stats_summarize(cpu, ncpu, &cs) == 0;
+        free(cpu);
         const char *agg[] = {"mean", "median", "stddev", "cv"};
         const double val[] = {g[i].s.mean, g[i].s.median, g[i].s.stddev, g[i].s.cv};
+        const double cval[] = {have_cpu ? cs.mean : val[0], have_cpu ? cs.median : val[1],
+                               have_cpu ? cs.stddev : val[2], have_cpu ? cs.cv : val[3]};
         for (int a = 0; a < 4; a++) {
             char an[640];
             snprintf(an, sizeof(an), "%s_%s", name, agg[a]);
@@ -243,7 +286,7 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
                           "aggregate", "repetitions", (json_int_t)g[i].s.n, "threads",
                           (json_int_t)1, "aggregate_name", agg[a], "aggregate_unit",
                           a == 3 ? "percentage" : "time", "iterations", (json_int_t)g[i].s.n,
-                          "real_time", num(val[a]), "cpu_time", num(val[a]), "time_unit", unit));
+                          "real_time", num(val[a]), "cpu_time", num(cval[a]), "time_unit", unit));
         }
         family++;
     }
@@ -292,7 +335,7 @@ static int write_md(FILE *f, const group_t *g, size_t ng)
 }
 
 int cb_export_write(cb_export_format_t fmt, const char *path, const cb_results_t *r,
-                    const cb_meta_t *m)
+                    const cb_meta_t *m, const cb_facts_t *facts)
 {
     size_t ng = 0;
     group_t *g = groups_of(r, &ng);
@@ -307,7 +350,7 @@ int cb_export_write(cb_export_format_t fmt, const char *path, const cb_results_t
     if (fmt == CB_EXPORT_MD) {
         rc = write_md(a.f, g, ng);
     } else {
-        json_t *doc = fmt == CB_EXPORT_JSON          ? doc_json(r, m, g, ng)
+        json_t *doc = fmt == CB_EXPORT_JSON          ? doc_json(r, m, g, ng, facts)
                       : fmt == CB_EXPORT_BMF         ? doc_bmf(g, ng)
                       : fmt == CB_EXPORT_GAB_SMALLER ? doc_gab(g, ng, CB_DIR_LOWER)
                       : fmt == CB_EXPORT_GAB_BIGGER  ? doc_gab(g, ng, CB_DIR_HIGHER)

@@ -5,7 +5,8 @@
  * as hyperfine's --export-*): written after the CSVs, atomically, with
  * jansson (Debian's libjansson) for every JSON format. docs/exports.md
  * describes each.
- *   json    the whole run: meta, every raw sample, the summary rows
+ *   json    the whole run: meta, every raw sample, the summary rows, the
+ *           verdict's facts
  *   bmf     Bencher Metric Format, from the summary
  *   gbench  Google Benchmark's JSON (context, iteration and aggregate
  *           entries) for its compare.py and github-action-benchmark
@@ -16,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "lib/core/facts.h"
 #include "lib/core/meta.h"
 #include "lib/core/results.h"
 
@@ -39,9 +41,10 @@ int cb_export_check(const char *arg, cb_export_format_t *fmt, const char **path,
                     size_t len);
 
 /* Writes one export of the run (r: the samples, derived rows included; m:
- * its meta) to path, atomically. Returns 0 or a negative errno. */
+ * its meta; facts: the verdict's, or NULL) to path, atomically. Returns 0
+ * or a negative errno. */
 int cb_export_write(cb_export_format_t fmt, const char *path, const cb_results_t *r,
-                    const cb_meta_t *m);
+                    const cb_meta_t *m, const cb_facts_t *facts);
 
 #ifdef __cplusplus
 }

@@ -601,7 +601,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
             const char *path;
             char why[PATH_MAX + 128];
             int chk = cb_export_check(o->exports[i], &fmt, &path, why, sizeof(why));
-            int xrc = chk < 0 ? 0 : cb_export_write(fmt, path, r, mt);
+            int xrc = chk < 0 ? 0 : cb_export_write(fmt, path, r, mt, &e->facts);
             if (chk < 0 || xrc < 0) {
                 fprintf(stderr, "%s: --export %s: %s\n", e->name, o->exports[i],
                         chk < 0 ? why : strerror(-xrc));
@@ -630,6 +630,7 @@ out:
     if (lock_fd >= 0)
         close(lock_fd); /* releases the results set */
     cb_results_free(r);
+    cb_facts_free(&e->facts);
     cb_sandbox_shm_free(m, sizeof(*m));
     free(dir);
     return exit_code;

@@ -18,6 +18,7 @@
 
 #include "lib/core/cli.h"
 #include "lib/core/counters.h"
+#include "lib/core/facts.h"
 #include "lib/core/results.h"
 #include "lib/core/status.h"
 #include "lib/core/topo.h"
@@ -69,9 +70,11 @@ typedef struct cb_experiment {
     int (*per_rep)(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx);
     void *per_rep_ctx;
     /* Optional: after the files are written, prints the experiment's own
-     * verdict in words (to out). */
+     * verdict in words (to out), and adds its figures to facts (for the
+     * json export). */
     void (*verdict)(const cb_results_t *r, FILE *out, void *ctx);
     void *verdict_ctx;
+    cb_facts_t facts; /* the verdict's facts; freed by cb_runner_run */
     /* Optional extra meta keys (NULL-terminated key, value pairs). */
     const char *const *meta;
     /* The meta keys that decide what is measured (NULL-terminated; the
