@@ -7,6 +7,7 @@
 # exit 2, one line.
 set -uo pipefail
 bin="$1"
+gbcompare="$2" # Google Benchmark's tools/compare.py
 T="$TEST_TMPDIR"
 fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
@@ -78,7 +79,8 @@ for b in gb["benchmarks"]:
     elif b["run_type"] != "iteration": bad.append("run_type " + b["run_type"])
 key = ("serial", "cpu", 1, 4, "compact", "wall_s")
 gname = "cpu_vs_io/serial/cpu/w1/t4/compact/wall_s"
-if key in summary and (gname not in med or not close(med[gname], float(summary[key]["median"]))):
+# (times in microseconds: Google Benchmark's tools print them without decimals)
+if key in summary and (gname not in med or not close(med[gname], 1e6 * float(summary[key]["median"]))):
     bad.append("gbench median of %s: %s vs %s" % (gname, med.get(gname), summary[key]["median"]))
 iters = [b for b in gb["benchmarks"] if b["run_name"] == gname and b["run_type"] == "iteration"]
 if len(iters) != 3: bad.append("gbench: %d iterations of %s, want 3" % (len(iters), gname))
@@ -88,7 +90,7 @@ tc = {(r["rep"], r["executor"], r["workload"]): float(r["value"]) for r in raw
       if r["metric"] == "task_clock_s" and r["status"] == "ok"}
 for k, b in enumerate(iters):
     want = tc.get((str(b["repetition_index"]), "serial", "cpu"))
-    if want is None or not close(b["cpu_time"], want): bad.append("gbench cpu_time %s vs task_clock %s" % (b["cpu_time"], want))
+    if want is None or not close(b["cpu_time"], 1e6 * want): bad.append("gbench cpu_time %s vs task_clock %s" % (b["cpu_time"], want))
 # json's facts: the verdict's figures, each with a name, value, unit,
 # reference (the tutorials', or null) and text; E1's claim is among them
 # and its value is thread's time over process's.
@@ -126,6 +128,17 @@ for b in bad[:10]: print("FAIL:", b)
 print("exports: json %d summary rows, bmf %d measures, gbench %d entries, md %d rows" % (n, m, len(gb["benchmarks"]), len(md) - 2))
 sys.exit(1 if bad else 0)
 PYEOF
+# The gbench export is read by Google Benchmark's own compare.py (with
+# Debian's python3, numpy and scipy): the file against itself is every
+# benchmark at +0.0000, our serial wall time among them.
+if out=$(/usr/bin/python3 "$gbcompare" --no-color benchmarks "$d/gb.json" "$d/gb.json" 2>&1); then
+  printf '%s\n' "$out" | grep -q '^cpu_vs_io/serial/cpu/w1/t4/compact/wall_s  *+0.0000  *+0.0000' \
+    || say_fail "compare.py: no unchanged serial wall_s row: $(printf '%s\n' "$out" | head -5)"
+  changed=$(printf '%s\n' "$out" | awk '$1 ~ /^cpu_vs_io\// && $1 !~ /_(pvalue|cv|stddev)$/ && ($2 != "+0.0000" || $3 != "+0.0000")' | head -3)
+  [ -z "$changed" ] || say_fail "compare.py: a file against itself changed: $changed"
+else
+  say_fail "compare.py could not read the gbench export: $(printf '%s\n' "$out" | tail -3)"
+fi
 # Refused before anything runs: exit 2, one line naming it, nothing written.
 refused() { # want, args...
   local want="$1"; shift

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the harness needs on Debian 12 / Ubuntu, and only what is
 # missing: Bazel 4 (bazel-bootstrap), hwloc, jansson (the exports' JSON),
-# GoogleTest sources, gnuplot, python3. Idempotent: a second run installs nothing and prints one line.
+# GoogleTest sources, gnuplot, python3 (with numpy and scipy). Idempotent: a second run installs nothing and prints one line.
 set -euo pipefail
 
 # package -> a file that shows it is installed
@@ -13,6 +13,10 @@ declare -A need=(
   [googletest]=/usr/src/googletest/googletest/src/gtest.cc
   [gnuplot-nox]=/usr/bin/gnuplot
   [python3]=/usr/bin/python3
+  # Google Benchmark's tools/compare.py (third_party/gbench_compare), which
+  # bench:export_test runs on the gbench export, needs numpy and scipy.
+  [python3-numpy]=/usr/lib/python3/dist-packages/numpy/__init__.py
+  [python3-scipy]=/usr/lib/python3/dist-packages/scipy/__init__.py
   [gcc]=/usr/bin/gcc
   [g++]=/usr/bin/g++
 )

@@ -182,13 +182,25 @@ static json_t *doc_bmf(const group_t *g, size_t ng)
     return o;
 }
 
-/* Google Benchmark's time units for the harness's time metrics. */
-static const char *gb_unit(const cb_sample_t *s)
+/* Google Benchmark's time unit for one of the harness's time metrics, and
+ * the factor into it: seconds and milliseconds are written in microseconds,
+ * since its tools print times without decimals. NULL for what is not a
+ * time of its own: other units, and the CPU times (user_s, sys_s,
+ * task_clock_s), which are the cpu_time of wall_s. */
+static const char *gb_unit(const cb_sample_t *s, double *scale)
 {
-    static const char *const u[] = {"s", "ms", "us", "ns"};
-    for (size_t i = 0; s->unit && i < 4; i++)
-        if (strcmp(s->unit, u[i]) == 0)
-            return u[i];
+    static const struct {
+        const char *unit, *gb;
+        double scale;
+    } u[] = {{"s", "us", 1e6}, {"ms", "us", 1e3}, {"us", "us", 1}, {"ns", "ns", 1}};
+    if (strcmp(s->metric, "user_s") == 0 || strcmp(s->metric, "sys_s") == 0 ||
+        strcmp(s->metric, "task_clock_s") == 0)
+        return NULL;
+    for (size_t i = 0; s->unit && i < sizeof(u) / sizeof(u[0]); i++)
+        if (strcmp(s->unit, u[i].unit) == 0) {
+            *scale = u[i].scale;
+            return u[i].gb;
+        }
     return NULL;
 }
 
@@ -237,7 +249,8 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
     long family = 0;
     for (size_t i = 0; list && i < ng; i++) {
         const cb_sample_t *f = g[i].first;
-        const char *unit = gb_unit(f);
+        double k1 = 1;
+        const char *unit = gb_unit(f, &k1);
         if (!unit || g[i].s.n == 0)
             continue; /* Google Benchmark's entries are times */
         char base[512], name[600];
@@ -265,16 +278,18 @@ static json_t *doc_gbench(const cb_results_t *r, const cb_meta_t *m, const group
                           name, "family_index", (json_int_t)family, "per_family_instance_index",
                           (json_int_t)0, "run_name", name, "run_type", "iteration", "repetitions",
                           (json_int_t)g[i].s.n, "repetition_index", (json_int_t)k++, "threads",
-                          (json_int_t)1, "iterations", (json_int_t)1, "real_time", s->value,
-                          "cpu_time", c, "time_unit", unit));
+                          (json_int_t)1, "iterations", (json_int_t)1, "real_time", s->value * k1,
+                          "cpu_time", c * k1, "time_unit", unit));
         }
         cb_summary_t cs;
         int have_cpu = cpu && ncpu == g[i].s.n && cb_stats_summarize(cpu, ncpu, &cs) == 0;
         free(cpu);
         const char *agg[] = {"mean", "median", "stddev", "cv"};
-        const double val[] = {g[i].s.mean, g[i].s.median, g[i].s.stddev, g[i].s.cv};
-        const double cval[] = {have_cpu ? cs.mean : val[0], have_cpu ? cs.median : val[1],
-                               have_cpu ? cs.stddev : val[2], have_cpu ? cs.cv : val[3]};
+        /* Times in the entries' unit; the cv is a fraction, as Google
+         * Benchmark writes it. */
+        const double val[] = {g[i].s.mean * k1, g[i].s.median * k1, g[i].s.stddev * k1, g[i].s.cv};
+        const double cval[] = {have_cpu ? cs.mean * k1 : val[0], have_cpu ? cs.median * k1 : val[1],
+                               have_cpu ? cs.stddev * k1 : val[2], have_cpu ? cs.cv : val[3]};
         for (int a = 0; a < 4; a++) {
             char an[640];
             snprintf(an, sizeof(an), "%s_%s", name, agg[a]);
