@@ -10,6 +10,7 @@ declare -A allowed=(
   [exec]="core exec"
   [wl]="core wl"
   [exp]="core exec wl exp"
+  [user]="core exec wl exp user"
   [compare]="core compare"
   [fuzz]="core"
 )

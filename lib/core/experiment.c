@@ -418,6 +418,7 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         goto out;
     x.run = (cb_experiment_t){
         .name = d->name,
+        .plot = d->plot,
         .reps = x.opts.quick && d->quick_reps ? d->quick_reps
                 : d->reps                     ? d->reps
                                               : 5,

@@ -139,6 +139,7 @@ enum {
 
 typedef struct cb_experiment_def {
     const char *name;    /* "sync": the binary, the files' stem, plots/NAME.gp */
+    const char *plot;    /* the plot script's stem when it is not name (NULL: name) */
     const char *summary; /* one paragraph for --help */
     const cb_flag_t *flags;
     size_t nflags;

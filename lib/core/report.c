@@ -119,7 +119,7 @@ void cb_report_table(const cb_experiment_t *e, const cb_results_t *r, FILE *out)
 int cb_report_plot(const cb_experiment_t *e, const char *argv0, const char *dir)
 {
     char rel[128];
-    snprintf(rel, sizeof(rel), "plots/%s.gp", e->name);
+    snprintf(rel, sizeof(rel), "plots/%s.gp", e->plot ? e->plot : e->name);
     char *script = cb_runner_find_data(argv0, rel);
     if (!script) {
         fprintf(stderr, "plot: %s not found next to the binary; skipped\n", rel);

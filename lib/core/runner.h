@@ -58,6 +58,7 @@ struct cb_config {
 
 typedef struct cb_experiment {
     const char *name; /* "cpu_vs_io": the files' stem and plots/NAME.gp */
+    const char *plot; /* the plot's stem when it is not name (NULL: name) */
     cb_config_t *configs;
     size_t nconfigs;
     int reps, warmup;   /* defaults, overridden by --reps / --warmup */

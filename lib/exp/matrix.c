@@ -46,7 +46,9 @@ int cb_matrix_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t
     if (!res)
         goto out;
     /* Untimed: the workload's buffers and files, and pre-started pools. */
-    if ((rc = wl->setup(&x->params, &arg)) < 0) {
+    cb_wl_params_t wp = x->params;
+    wp.impl = wl->impl;
+    if ((rc = wl->setup(&wp, &arg)) < 0) {
         snprintf(m->detail, sizeof(m->detail), "workload %s set-up: %s", wl->name, strerror(-rc));
         goto out;
     }
@@ -102,8 +104,11 @@ close:
         cb_status_t st = res[i].status;
         if (st == CB_OK && wl->check(arg, i, res[i].value) != 0) {
             st = CB_ERROR;
-            snprintf(m->detail, sizeof(m->detail), "task %zu returned %llu: wrong result", i,
-                     (unsigned long long)res[i].value);
+            char why[80] = "wrong result";
+            if (wl->explain)
+                wl->explain(arg, i, res[i].value, why, sizeof(why));
+            snprintf(m->detail, sizeof(m->detail), "task %zu returned %llu: %s", i,
+                     (unsigned long long)res[i].value, why);
         } else if (st == CB_CRASHED) {
             const char *abbrev = sigabbrev_np(res[i].signo);
             snprintf(m->detail, sizeof(m->detail), "task %zu: SIG%s", i, abbrev ? abbrev : "?");

@@ -1,5 +1,7 @@
 #include "lib/wl/workload.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,12 +15,38 @@ const cb_workload_t *const cb_workloads[] = {
 };
 const size_t cb_workload_count = sizeof(cb_workloads) / sizeof(cb_workloads[0]);
 
+static const cb_workload_t **extra;
+static size_t nextra;
+
 const cb_workload_t *cb_workload_find(const char *name)
 {
     for (size_t i = 0; i < cb_workload_count; i++)
         if (strcmp(cb_workloads[i]->name, name) == 0)
             return cb_workloads[i];
+    for (size_t i = 0; i < nextra; i++)
+        if (strcmp(extra[i]->name, name) == 0)
+            return extra[i];
     return NULL;
+}
+
+int cb_workload_register(const cb_workload_t *w)
+{
+    if (!w || !w->name || !w->name[0] || !w->task || !w->check || !w->setup)
+        return -EINVAL;
+    if (cb_workload_find(w->name))
+        return -EEXIST;
+    const cb_workload_t **n = realloc(extra, (nextra + 1) * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    extra = n;
+    extra[nextra++] = w;
+    return 0;
+}
+
+size_t cb_workload_registered(const cb_workload_t *const **out)
+{
+    *out = extra;
+    return nextra;
 }
 
 static uint64_t thread_cpu_ns(void)

@@ -23,6 +23,9 @@ typedef struct cb_wl_params {
     double io_fraction;  /* mixed: share of the task's time spent waiting */
     size_t file_bytes;   /* io_file: bytes per task */
     const char *tmp_dir; /* io_file: where its temp dir goes */
+    uint64_t size;       /* a registered workload's own size knob (0: its default) */
+    const char *arg;     /* a registered workload's own string argument (or NULL) */
+    const void *impl;    /* set by the caller to the workload's impl before setup */
 } cb_wl_params_t;
 
 typedef struct cb_workload {
@@ -37,11 +40,24 @@ typedef struct cb_workload {
     /* 0 when value is what task `index` must return, else -1. */
     int (*check)(void *arg, size_t index, uint64_t value);
     void (*teardown)(void *arg); /* optional */
+    /* Optional: why value is wrong for task index, in words ("exited 1:
+     * gzip: x: No such file"), for the row's detail. */
+    void (*explain)(void *arg, size_t index, uint64_t value, char *buf, size_t len);
+    const void *impl; /* a registered workload's own definition (cb_wl_params_t.impl) */
 } cb_workload_t;
 
 extern const cb_workload_t *const cb_workloads[];
 extern const size_t cb_workload_count;
+/* Finds a workload of the registry or one registered at run time. */
 const cb_workload_t *cb_workload_find(const char *name);
+
+/* Registers a workload at run time (a user's, lib/user): found by
+ * cb_workload_find, listed by cb_workload_registered. The definition must
+ * outlive the run. Returns 0, -EEXIST for a name already taken, -EINVAL
+ * for a definition without name, task or check, -ENOMEM. */
+int cb_workload_register(const cb_workload_t *w);
+/* The workloads registered at run time, in registration order. */
+size_t cb_workload_registered(const cb_workload_t *const **out);
 
 /* CPU nanoseconds (this thread's clock) one task of the workload takes
  * here, set up and torn down around it; 0 on error. CPU time, not wall
