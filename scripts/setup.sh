@@ -13,6 +13,9 @@ declare -A need=(
   [googletest]=/usr/src/googletest/googletest/src/gtest.cc
   [gnuplot-nox]=/usr/bin/gnuplot
   [python3]=/usr/bin/python3
+  # The examples/ workloads: zlib and SQLite.
+  [zlib1g-dev]=/usr/include/zlib.h
+  [libsqlite3-dev]=/usr/include/sqlite3.h
   # Google Benchmark's tools/compare.py (third_party/gbench_compare), which
   # bench:export_test runs on the gbench export, needs numpy and scipy.
   [python3-numpy]=/usr/lib/python3/dist-packages/numpy/__init__.py
