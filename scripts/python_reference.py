@@ -49,6 +49,8 @@ import argparse
 import asyncio
 import concurrent.futures
 import csv
+import importlib
+import json
 import multiprocessing
 import os
 import re
@@ -67,7 +69,58 @@ EXECUTORS = [
     "py_process_pool", "py_asyncio",
 ]
 POOLS = ("py_thread_pool", "py_process_pool")
-WORKLOADS = ["cpu", "io"]
+WORKLOADS = ["cpu", "io", "py_task"]
+# The user's function (--py-task MODULE:FUNCTION): called as
+# FUNCTION(index, *args, **kwargs); its results are checked by the module's
+# check(index, value) when it has one, else against an untimed serial pass.
+USER = {"fn": None, "check": None, "args": (), "kwargs": {}, "expected": {}}
+
+
+class UserTaskError(Exception):
+    """--py-task cannot be used as given (one line, exit 2)."""
+
+
+def load_user_task(spec, path, args_json):
+    if not spec or ":" not in spec or spec.startswith(":") or spec.endswith(":"):
+        raise UserTaskError("--py-task: bad value '%s': expected MODULE:FUNCTION" % spec)
+    mod, name = spec.rsplit(":", 1)
+    where = os.path.abspath(path or ".")
+    if path is not None and not os.path.isdir(where):
+        raise UserTaskError("--py-path: '%s' is not a directory" % path)
+    sys.path.insert(0, where)
+    try:
+        m = importlib.import_module(mod)
+    except Exception as e:
+        raise UserTaskError("--py-task: cannot import module '%s' from %s: %s: %s" % (
+            mod, where, type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
+    fn = getattr(m, name, None)
+    if not callable(fn):
+        raise UserTaskError("--py-task: module '%s' has no function '%s'" % (mod, name))
+    args, kwargs = (), {}
+    if args_json is not None:
+        try:
+            v = json.loads(args_json)
+        except ValueError as e:
+            raise UserTaskError("--py-args: bad value '%s': not JSON (%s)" % (args_json, e))
+        if isinstance(v, list):
+            args = tuple(v)
+        elif isinstance(v, dict):
+            kwargs = v
+        else:
+            raise UserTaskError("--py-args: bad value '%s': expected a JSON list (positional "
+                                "arguments) or object (keywords)" % args_json)
+    check = getattr(m, "check", None)
+    USER.update(fn=fn, check=check if callable(check) else None, args=args, kwargs=kwargs)
+
+
+def user_call(index):
+    return USER["fn"](index, *USER["args"], **USER["kwargs"])
+
+
+def user_right(index, got):
+    if USER["check"] is not None:
+        return bool(USER["check"](index, got))
+    return got == USER["expected"].get(index)
 MASK64 = (1 << 64) - 1
 # Bounds that keep every value meaningful (and the C side's uint64_t
 # arithmetic clear of overflow: lib/wl/wl_io.c accepts io_ns <= 2^62).
@@ -110,6 +163,8 @@ def cpu_task(n):
 # seed), so process pools can ship it to their workers.
 def run_task(spec):
     workload, index, cpu_iters, io_ns, jitter, seed = spec
+    if workload == "py_task":
+        return user_call(index)
     if workload == "cpu":
         return cpu_task(cpu_iters)
     ns = io_sleep_ns(io_ns, jitter, seed, index)
@@ -126,6 +181,12 @@ def expected(spec):
 
 async def async_task(spec):
     workload, index, cpu_iters, io_ns, jitter, seed = spec
+    if workload == "py_task":
+        # A coroutine function is awaited (it may yield); a plain function
+        # runs in the loop's thread, blocking it, as it would in asyncio.
+        if asyncio.iscoroutinefunction(USER["fn"]):
+            return await USER["fn"](index, *USER["args"], **USER["kwargs"])
+        return user_call(index)
     if workload == "cpu":
         return cpu_task(cpu_iters)
     ns = io_sleep_ns(io_ns, jitter, seed, index)
@@ -150,7 +211,12 @@ def check_results(specs, results):
     for spec, got in zip(specs, results):
         if isinstance(got, BaseException):
             raise TaskError("error", "task %d: %s: %s" % (spec[1], type(got).__name__, got))
-        if got != expected(spec):
+        if spec[0] == "py_task":
+            if not user_right(spec[1], got):
+                raise TaskError("error", "task %d: result %.60r is wrong (%s)" % (
+                    spec[1], got, "check() said so" if USER["check"] else
+                    "the serial pass returned %.40r" % (USER["expected"].get(spec[1]),)))
+        elif got != expected(spec):
             raise TaskError("error", "task %d: result %r, expected %r" % (spec[1], got, expected(spec)))
 
 
@@ -191,7 +257,10 @@ def ex_thread(specs, workers):
 
 def process_main(spec):
     # The child checks its own result: 0 when right, 3 when wrong.
-    sys.exit(0 if run_task(spec) == expected(spec) else 3)
+    got = run_task(spec)
+    if spec[0] == "py_task":
+        sys.exit(0 if user_right(spec[1], got) else 3)
+    sys.exit(0 if got == expected(spec) else 3)
 
 
 def ex_process(specs, workers):
@@ -366,7 +435,7 @@ def parse_args(argv):
                    help="the experiment column (default cpu_vs_io)")
     p.add_argument("--executors", type=names_arg(EXECUTORS, "executor"), default=EXECUTORS,
                    help="comma list of: " + ", ".join(EXECUTORS) + " (default: all)")
-    p.add_argument("--workloads", type=names_arg(WORKLOADS, "workload"), default=WORKLOADS,
+    p.add_argument("--workloads", type=names_arg(WORKLOADS, "workload"), default=["cpu", "io"],
                    help="comma list of: cpu, io (default: both)")
     p.add_argument("--tasks", type=count_arg(1, MAX_TASKS), default=4,
                    help="tasks per configuration (default 4, as the tutorials)")
@@ -392,6 +461,14 @@ def parse_args(argv):
                    help="print how many cpu increments take SECONDS here, and exit")
     p.add_argument("--show-sleeps", action="store_true",
                    help="print the io sleep of each task index in ns, and exit")
+    p.add_argument("--py-task", default=None, metavar="MODULE:FUNCTION",
+                   help="workload py_task: FUNCTION(index, *args) of MODULE as each task")
+    p.add_argument("--py-path", default=None, metavar="DIR",
+                   help="where MODULE is imported from (prepended to sys.path; default .)")
+    p.add_argument("--py-args", default=None, metavar="JSON",
+                   help="py_task's extra arguments: a JSON list or object")
+    p.add_argument("--check-py-task", action="store_true",
+                   help="import --py-task's module, find the function, parse --py-args, and exit")
     a = p.parse_args(argv)
     if a.workers is None:
         a.workers = [len(os.sched_getaffinity(0))]
@@ -444,11 +521,25 @@ def configurations(a):
                 yield wl, ex, w
 
 
+def user_reference(a):
+    """Without a check() in the module, the expected values come from one
+    untimed serial pass; a task that raises there fails every py_task row."""
+    if USER["check"] is not None or "py_task" not in a.workloads:
+        return None
+    for i in range(a.tasks):
+        try:
+            USER["expected"][i] = user_call(i)
+        except Exception as e:
+            return "the serial reference pass: task %d raised %s: %s" % (i, type(e).__name__, e)
+    return None
+
+
 def run(a):
     io_ns = io_ns_of(a.io_ms)
     configs = list(configurations(a))
     rows = []
     failed = False
+    ref_error = user_reference(a)
     try:
         for rep in range(a.warmup + a.reps):
             measured = rep >= a.warmup
@@ -456,6 +547,8 @@ def run(a):
                 specs = [(wl, i, a.cpu_iters, io_ns, a.io_jitter, a.seed) for i in range(a.tasks)]
                 value, status, detail = None, "ok", ""
                 try:
+                    if wl == "py_task" and ref_error:
+                        raise TaskError("error", ref_error)
                     value = RUNNERS[ex](specs, w)
                 except TaskError as e:
                     status, detail = e.status, e.detail
@@ -482,6 +575,17 @@ def run(a):
 
 def main(argv):
     a = parse_args(argv)
+    if a.py_task is not None:
+        try:
+            load_user_task(a.py_task, a.py_path, a.py_args)
+        except UserTaskError as e:
+            sys.stderr.write("%s\n" % e)
+            return 2
+    elif a.check_py_task or "py_task" in a.workloads:
+        sys.stderr.write("--py-task MODULE:FUNCTION is needed for workload py_task\n")
+        return 2
+    if a.check_py_task:
+        return 0
     if a.calibrate is not None:
         print(calibrate(a.calibrate))
         return 0

@@ -451,7 +451,7 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     }
     if (rc != 0)
         goto out;
-    if (b.n == 0) {
+    if (b.n == 0 && !(d->per_rep && d->per_rep_rows && d->per_rep_rows(&x))) {
         fprintf(stderr,
                 "%s: nothing to run: no configuration matches these --executors and "
                 "--workloads (see --list)\n",

@@ -165,6 +165,9 @@ typedef struct cb_experiment_def {
      * the line) or a negative errno. */
     int (*build)(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg);
     int (*per_rep)(cb_exp_t *x, int rep, cb_results_t *r);
+    /* Optional: 1 when per_rep adds rows of its own (a run of CPython rows
+     * alone), so that a run without configurations still runs. */
+    int (*per_rep_rows)(cb_exp_t *x);
     void (*verdict)(cb_exp_t *x, const cb_results_t *r, FILE *out);
     void (*finish)(cb_exp_t *x); /* frees what prepare took */
 } cb_experiment_def_t;

@@ -93,6 +93,23 @@ static void last_line(const char *path, char *out, size_t len)
     out[strcspn(out, "\n")] = '\0';
 }
 
+/* The user's Python task (--py-task and its path and arguments), after
+ * the NULL that ends argv's fixed part. */
+static void append_py_task(const cb_pyref_t *p, char **argv, size_t cap)
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    const char *kv[][2] = {
+        {"--py-task", p->py_task}, {"--py-path", p->py_path}, {"--py-args", p->py_args}};
+    for (size_t i = 0; i < 3 && n + 3 < cap; i++)
+        if (kv[i][1]) {
+            argv[n++] = (char *)kv[i][0];
+            argv[n++] = (char *)kv[i][1];
+        }
+    argv[n] = NULL;
+}
+
 /* How many configurations one reference run measures. */
 static int nconfigs(const cb_pyref_t *p)
 {
@@ -152,11 +169,12 @@ int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
     snprintf(io, sizeof(io), "%.17g", p->io_ms);
     snprintf(jit, sizeof(jit), "%.17g", p->io_jitter);
     snprintf(workers, sizeof(workers), "%ld", p->workers);
-    char *argv[] = {p->python,     p->script, "--tasks", tasks,         "--cpu-iters",
-                    iters,         "--io-ms", io,        "--io-jitter", jit,
-                    "--workers",   workers,   "--reps",  "1",           "--warmup",
-                    "0",           "--out",   tmp,       "--executors", p->execs,
-                    "--workloads", p->wls,    "--seed",  "1",           NULL};
+    char *argv[40] = {p->python,     p->script, "--tasks", tasks,         "--cpu-iters",
+                      iters,         "--io-ms", io,        "--io-jitter", jit,
+                      "--workers",   workers,   "--reps",  "1",           "--warmup",
+                      "0",           "--out",   tmp,       "--executors", p->execs,
+                      "--workloads", p->wls,    "--seed",  "1",           NULL};
+    append_py_task(p, argv, 40);
     char errpath[sizeof(tmp) + 8];
     snprintf(errpath, sizeof(errpath), "%s.err", tmp);
     /* The reference is measured like a configuration: each of its
@@ -208,6 +226,8 @@ void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
         p->why = "scripts/python_reference.py not found";
         return;
     }
+    if (c_task_s <= 0)
+        return;
     /* The script measures its own rate: --calibrate SECONDS prints the
      * increments that take that long. */
     char secs[32], out[256];
@@ -226,6 +246,38 @@ void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
         p->why_status = st;
         p->py_iters = 0;
     }
+}
+
+int cb_pyref_check_task(cb_pyref_t *p, const char *argv0, char *why, size_t len)
+{
+    if (!p->python)
+        p->python = cb_helper_find("python3");
+    if (!p->script)
+        p->script = cb_runner_find_data(argv0, "scripts/python_reference.py");
+    if (!p->python || !p->script) {
+        snprintf(why, len, "--py-task: %s",
+                 !p->python ? "python3 not found on PATH"
+                            : "scripts/python_reference.py not found");
+        return -1;
+    }
+    char *argv[12] = {p->python, p->script, "--check-py-task", NULL};
+    append_py_task(p, argv, 12);
+    char out[512] = "";
+    char errpath[64];
+    snprintf(errpath, sizeof(errpath), "/tmp/cb_pycheck_%d.err", (int)getpid());
+    int rc = cb_helper_run(argv, out, sizeof(out), errpath, 60);
+    if (rc != 0) {
+        char last[400] = "";
+        last_line(errpath, last, sizeof(last));
+        unlink(errpath);
+        if (rc == -ETIMEDOUT)
+            snprintf(why, len, "--py-task %s: importing it took over 60 s", p->py_task);
+        else
+            snprintf(why, len, "%s", last[0] ? last : "--py-task: the check failed");
+        return -1;
+    }
+    unlink(errpath);
+    return 0;
 }
 
 void cb_pyref_free(cb_pyref_t *p)

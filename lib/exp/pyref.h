@@ -28,7 +28,10 @@ typedef struct cb_pyref {
     long tasks, workers;
     uint64_t py_iters; /* Python increments per task, for comparable task time */
     double io_ms, io_jitter;
-    double timeout_s;       /* per configuration (the run's --timeout); 0: none */
+    double timeout_s; /* per configuration (the run's --timeout); 0: none */
+    /* The user's function (workload py_task): MODULE:FUNCTION, the folder
+     * it is imported from, its extra arguments as JSON; NULL: none. */
+    const char *py_task, *py_path, *py_args;
     const char *why;        /* set when the rows cannot be measured */
     cb_status_t why_status; /* and then their status: skipped (no python3,
                                no script) or error/timeout/crashed */
@@ -36,7 +39,8 @@ typedef struct cb_pyref {
 } cb_pyref_t;
 
 /* Finds python3 and the script, and sizes the Python cpu task to about
- * c_task_s seconds with the script's own calibration (under the timeout).
+ * c_task_s seconds with the script's own calibration (under the timeout;
+ * c_task_s <= 0: no calibration, for runs without the cpu workload).
  * A missing python3 or script leaves p->why set and the rows `skipped`; a
  * calibration that fails, dies or hangs makes them `error`, `crashed` or
  * `timeout`. */
@@ -52,6 +56,11 @@ void cb_pyref_select(char *list, size_t len, const char *name);
  * as `error`, `crashed` or `timeout` with the reason. Returns 0 or a
  * negative errno. */
 int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r);
+
+/* Checks --py-task before the run: the script imports the module from
+ * py_path, finds the function and parses py_args. Returns 0, or -1 with
+ * the script's one line in why (a missing python3 or script too). */
+int cb_pyref_check_task(cb_pyref_t *p, const char *argv0, char *why, size_t len);
 
 void cb_pyref_free(cb_pyref_t *p);
 

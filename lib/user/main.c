@@ -132,6 +132,26 @@ static int prepare(cb_exp_t *x)
     x->user = r;
     long cores = cb_topo_allowed_cores(x->topo);
     r->tasks = x->opts.tasks ? x->opts.tasks : (cores > 4 ? cores : 4);
+    if (p->py_task) {
+        r->py = (cb_pyref_t){
+            .experiment = x->def->name,
+            .tasks = r->tasks,
+            .workers = x->workers[0],
+            .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
+            .py_task = p->py_task,
+            .py_path = p->py_path,
+            .py_args = p->py_args,
+        };
+        /* Imported, found and its arguments parsed before anything runs. */
+        if (cb_pyref_check_task(&r->py, x->argv0, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s\n", err);
+            return CB_EXIT_USAGE;
+        }
+    } else if (p->py_path || p->py_args) {
+        fprintf(stderr, "%s: --py-path and --py-args go with --py-task MODULE:FUNCTION\n",
+                x->def->name);
+        return CB_EXIT_USAGE;
+    }
     int rc = cb_user_mkdtemp(x->out_dir, "work", r->root, sizeof(r->root));
     if (rc < 0) {
         fprintf(stderr, "%s: cannot make a work folder in %s: %s\n", x->def->name, x->out_dir,
@@ -145,9 +165,14 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
     run_t *r = x->user;
-    int py_wl = strcmp(pt->workload, "py_task") == 0;
-    if (cb_pyref_is_py(pt->executor) || py_wl)
-        return CB_BUILD_SKIP; /* the CPython rows: one script run per repetition */
+    int py_wl = strcmp(pt->workload, "py_task") == 0, py_ex = cb_pyref_is_py(pt->executor);
+    if (py_ex && py_wl && p->py_task) {
+        /* The CPython rows: one script run per repetition covers them. */
+        cb_pyref_select(r->py.execs, sizeof(r->py.execs), pt->executor);
+        cb_pyref_select(r->py.wls, sizeof(r->py.wls), pt->workload);
+    }
+    if (py_ex || py_wl)
+        return CB_BUILD_SKIP;
     int serial = strcmp(pt->executor, "serial") == 0;
     if (serial && pt->wi > 0)
         return CB_BUILD_SKIP; /* one serial row per workload: the speedup reference */
@@ -161,6 +186,20 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     if (rc == CB_BUILD_ADD)
         ((cb_matrix_t *)cfg->ctx)->params.tmp_dir = r->root;
     return rc;
+}
+
+static int per_rep(cb_exp_t *x, int rep, cb_results_t *res)
+{
+    run_t *r = x->user;
+    if (!r->py.execs[0] || !r->py.wls[0])
+        return 0;
+    return cb_pyref_rep(&r->py, rep, res);
+}
+
+static int per_rep_rows(cb_exp_t *x)
+{
+    const run_t *r = x->user;
+    return r->py.execs[0] && r->py.wls[0];
 }
 
 static double med(const cb_results_t *res, const char *e, const char *wl, const char *metric)
@@ -240,6 +279,8 @@ static const cb_experiment_def_t work = {
     .derive_speedup = 1,
     .prepare = prepare,
     .build = build,
+    .per_rep = per_rep,
+    .per_rep_rows = per_rep_rows,
     .verdict = verdict,
     .finish = finish,
 };
