@@ -100,10 +100,15 @@ close:
     m->values[3] = (double)(s1.ru_nvcsw - s0.ru_nvcsw + c1.ru_nvcsw - c0.ru_nvcsw);
     m->values[4] = (double)(s1.ru_nivcsw - s0.ru_nivcsw + c1.ru_nivcsw - c0.ru_nivcsw);
     /* Every task must have run and returned what its workload says. */
+    /* The detail names the first task of the worst status. */
     for (size_t i = 0; i < tasks; i++) {
         cb_status_t st = res[i].status;
-        if (st == CB_OK && wl->check(arg, i, res[i].value) != 0) {
+        if (st == CB_OK && wl->check(arg, i, res[i].value) != 0)
             st = CB_ERROR;
+        if (st == CB_OK || st <= m->status)
+            continue;
+        m->status = st;
+        if (st == CB_ERROR && res[i].status == CB_OK) {
             char why[80] = "wrong result";
             if (wl->explain)
                 wl->explain(arg, i, res[i].value, why, sizeof(why));
@@ -112,11 +117,9 @@ close:
         } else if (st == CB_CRASHED) {
             const char *abbrev = sigabbrev_np(res[i].signo);
             snprintf(m->detail, sizeof(m->detail), "task %zu: SIG%s", i, abbrev ? abbrev : "?");
-        } else if (st != CB_OK && !m->detail[0]) {
+        } else {
             snprintf(m->detail, sizeof(m->detail), "task %zu: %s", i, cb_status_name(st));
         }
-        if (st > m->status)
-            m->status = st;
     }
 teardown:
     if (wl->teardown)

@@ -82,14 +82,16 @@ static int add_failed(cb_results_t *r, int rep, const cb_pyref_t *p, cb_status_t
 /* The last non-empty line of a file (the script's reason when it fails). */
 static void last_line(const char *path, char *out, size_t len)
 {
-    char line[160];
+    char *line = NULL;
+    size_t cap = 0;
     out[0] = '\0';
     FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof(line), f))
+    while (f && getline(&line, &cap, f) > 0)
         if (line[0] != '\n')
             snprintf(out, len, "%s", line);
     if (f)
         fclose(f);
+    free(line);
     out[strcspn(out, "\n")] = '\0';
 }
 
