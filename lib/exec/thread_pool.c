@@ -19,6 +19,10 @@
  * the last), so that a worker that fell asleep mid-batch is not left idle
  * for long, without a futex call per task. */
 #define WAKE_EVERY 32
+/* A worker counts the tasks it finished locally and takes them off the
+ * pool's outstanding count in one atomic when the ring looks empty, or
+ * after this many: one contended cache line per batch, not per task. */
+#define DONE_BATCH 64
 
 #define CACHELINE 64
 
@@ -33,6 +37,7 @@ typedef struct worker {
     int started;           /* pthread_create succeeded: join it */
     int pu;                /* -1: unpinned */
     cb_tp_task_t *current; /* the task it runs, for the pthread_exit path */
+    uint32_t done_local;   /* finished, not yet taken off outstanding */
 } worker_t;
 
 struct cb_thread_pool {
@@ -135,9 +140,25 @@ static void wake_workers(cb_thread_pool_t *p, int n)
     }
 }
 
+/* Takes n finished tasks off the outstanding count, and wakes wait_all
+ * when that was the last of them. */
+static void count_done(cb_thread_pool_t *p, uint32_t n)
+{
+    if (n && atomic_fetch_sub(&p->outstanding, n) == n && atomic_load(&p->all_waiters) > 0)
+        cb_futex_wake_private(word(&p->outstanding), INT_MAX);
+}
+
+static void flush_done(cb_thread_pool_t *p, worker_t *w)
+{
+    uint32_t n = w->done_local;
+    w->done_local = 0;
+    count_done(p, n);
+}
+
 /* Records t's result and releases its waiters. With w (the worker that ran
- * t) the callback runs first, in this thread; without (the pthread_exit path,
- * where w already belongs to a replacement thread) it does not. */
+ * t) the callback runs first, in this thread, and the task is counted done
+ * in w's batch; without (the pthread_exit path, where w already belongs to
+ * a replacement thread) there is no callback and it counts at once. */
 static void finish(cb_thread_pool_t *p, worker_t *w, cb_tp_task_t *t, uint64_t value,
                    cb_status_t status)
 {
@@ -152,8 +173,10 @@ static void finish(cb_thread_pool_t *p, worker_t *w, cb_tp_task_t *t, uint64_t v
      * (a futex wake on it), never its contents. */
     if (__atomic_exchange_n(&t->done, 1, __ATOMIC_ACQ_REL) == 2)
         cb_futex_wake_private(&t->done, INT_MAX);
-    if (atomic_fetch_sub(&p->outstanding, 1) == 1 && atomic_load(&p->all_waiters) > 0)
-        cb_futex_wake_private(word(&p->outstanding), INT_MAX);
+    if (!w)
+        count_done(p, 1);
+    else if (++w->done_local >= DONE_BATCH)
+        flush_done(p, w);
 }
 
 static void *worker_main(void *arg);
@@ -188,6 +211,7 @@ static void on_worker_exit(void *arg)
     if (pthread_detach(pthread_self()) != 0)
         abort();
     w->current = NULL;
+    flush_done(p, w); /* what it finished before, before w is its replacement's */
     if (pthread_mutex_lock(&p->respawn) != 0)
         abort();
     /* When no thread can be made (out of threads), this worker is simply
@@ -220,6 +244,9 @@ static void *worker_main(void *arg)
             finish(p, w, t, t->fn(t->arg, t->index), CB_OK);
             continue;
         }
+        /* Nothing to take: what this worker finished counts now (wait_all
+         * may be waiting for exactly that). */
+        flush_done(p, w);
         int found = 0;
         for (int i = 0; i < WORKER_SPINS && !found; i++) {
             cb_cpu_relax();
@@ -372,11 +399,16 @@ int cb_thread_pool_submit(cb_thread_pool_t *p, cb_tp_task_t *t)
 
 int cb_thread_pool_submit_many(cb_thread_pool_t *p, cb_tp_task_t *tasks, size_t n)
 {
+    /* The batch counts as outstanding at once (one atomic, not one per
+     * task); what could not be queued is taken off again. */
+    if (n == 0)
+        return 0;
+    atomic_fetch_add_explicit(&p->outstanding, (uint32_t)n, memory_order_relaxed);
     for (size_t i = 0; i < n; i++) {
-        prepare(p, &tasks[i]);
+        __atomic_store_n(&tasks[i].done, 0, __ATOMIC_RELAXED);
         int rc = push_blocking(p, &tasks[i]);
         if (rc < 0) {
-            atomic_fetch_sub(&p->outstanding, 1);
+            count_done(p, (uint32_t)(n - i));
             return rc;
         }
         if (i % WAKE_EVERY == 0 || i + 1 == n)
