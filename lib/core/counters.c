@@ -209,10 +209,15 @@ void cb_counters_close(cb_counts_t *out)
         if (S.user_only && events[i].kernel_only)
             continue;
         double x = (double)v[0];
-        if (v[1] > 0 && v[2] == 0)
+        /* Hardware counters are shared, and multiplexed when too many are
+         * asked for: scaled, as perf stat does. Software events are not
+         * (the group's members report a shorter running time than its
+         * leader around context switches, yet count every event). */
+        int hw = events[i].type == PERF_TYPE_HARDWARE;
+        if (hw && v[1] > 0 && v[2] == 0)
             continue; /* enabled but never on the PMU */
-        if (v[2] > 0 && v[2] < v[1])
-            x *= (double)v[1] / (double)v[2]; /* multiplexed: scaled, as perf stat does */
+        if (hw && v[2] > 0 && v[2] < v[1])
+            x *= (double)v[1] / (double)v[2];
         out->values[i] = i == CB_CTR_TASK_CLOCK ? x / 1e9 : x;
         out->counting |= 1 << i;
     }
