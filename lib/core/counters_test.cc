@@ -114,9 +114,11 @@ TEST(Counters, CountsThreadsAndChildrenCreatedAfterOpenOnlyInsideTheRegion)
     // Where the kernel lets us count kernel-side events, the thread's and
     // the child's start and end switched at least once each.
     // Software events are counts: whole numbers, never scaled.
-    for (int i = 0; i < CB_CTR_CYCLES; i++)
-        if (i != CB_CTR_TASK_CLOCK && counted(c, i))
+    for (int i = 0; i < CB_CTR_CYCLES; i++) {
+        if (i != CB_CTR_TASK_CLOCK && counted(c, i)) {
             EXPECT_EQ(c.values[i], (double)(uint64_t)c.values[i]) << cb_counter_defs[i].metric;
+        }
+    }
     if (counted(c, CB_CTR_CONTEXT_SWITCHES))
         EXPECT_GE(c.values[CB_CTR_CONTEXT_SWITCHES], 2);
     else
