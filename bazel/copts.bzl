@@ -47,10 +47,14 @@ def cb_layer_tests(lib, sizes = {}, deps = {}, data = {}):
             deps = [lib] + deps.get(name, []),
         )
 
-def cb_layer_files():
-    """The package's sources as `:layer_files`, for //lib:layering_test."""
+def cb_layer_files(name):
+    """The package's sources and BUILD, for //lib:layering_test.
+
+    Args:
+      name: the filegroup's name; //lib:layering_test reads `:layer_files`.
+    """
     native.filegroup(
-        name = "layer_files",
+        name = name,
         srcs = native.glob([
             "*.c",
             "*.cc",

@@ -13,6 +13,7 @@ A row:
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_binary")
+load("@rules_shell//shell:sh_test.bzl", "sh_test")
 load("//bazel:copts.bzl", "CB_COPTS")
 
 CB_EXPERIMENTS = [
@@ -43,8 +44,14 @@ CB_EXPERIMENTS = [
     {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
 ]
 
-def cb_experiment_binaries():
-    """One cc_binary per experiment, and the list the CI scripts read."""
+def cb_experiment_binaries(name):
+    """One cc_binary per experiment, and the list the CI scripts read.
+
+    Args:
+      name: the list's target; it writes NAME.txt, one line
+        "NAME METRICS FLAGS..." per gated experiment, for
+        scripts/quick_runs.sh, ci_gate.sh and update_baseline.sh.
+    """
     for e in CB_EXPERIMENTS:
         cc_binary(
             name = e["name"],
@@ -59,33 +66,40 @@ def cb_experiment_binaries():
             ],
         )
 
-    # bazel-bin/bench/gated_experiments.txt: "NAME METRICS FLAGS..." per
-    # gated experiment, for scripts/quick_runs.sh, ci_gate.sh,
-    # update_baseline.sh.
     lines = ["%s %s %s" % (e["name"], e["gate_metrics"], e["gate"]) for e in CB_EXPERIMENTS if e["gate"]]
     native.genrule(
-        name = "gated_experiments",
-        outs = ["gated_experiments.txt"],
-        cmd = "printf '%s\\n' " + " ".join(["'%s'" % l for l in lines]) + " > $@",
+        name = name,
+        outs = [name + ".txt"],
+        cmd = "printf '%s\\n' " + " ".join(["'%s'" % line for line in lines]) + " > $@",
     )
 
-def cb_plot_render_tests():
-    """A render test per experiment's plot, from its fixture."""
+def cb_plot_render_tests(name):
+    """A render test per experiment's plot, from its fixture.
+
+    Args:
+      name: a test_suite of them all (each is EXPERIMENT_render_test).
+    """
+    tests = []
     for e in CB_EXPERIMENTS:
-        name = e["name"]
-        native.sh_test(
-            name = name + "_render_test",
+        exp = e["name"]
+        tests.append(exp + "_render_test")
+        sh_test(
+            name = exp + "_render_test",
             size = "small",
             srcs = ["render_test.sh"],
             args = [
-                "$(rootpath :%s.gp)" % name,
-                "$(rootpath testdata/%s.summary.csv)" % name,
+                "$(rootpath :%s.gp)" % exp,
+                "$(rootpath testdata/%s.summary.csv)" % exp,
                 e["plot"][0],
                 e["plot"][1],
             ],
             data = [
                 "bars_log.gp",
-                "testdata/%s.summary.csv" % name,
-                ":%s.gp" % name,
-            ] + native.glob(["testdata/%s.meta" % name]),
+                "testdata/%s.summary.csv" % exp,
+                ":%s.gp" % exp,
+            ] + native.glob(["testdata/%s.meta" % exp]),
         )
+    native.test_suite(
+        name = name,
+        tests = tests,
+    )
