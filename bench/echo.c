@@ -15,7 +15,9 @@
  * why).
  *
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
- * until SIGINT or SIGTERM, for nc / socat. */
+ * until SIGINT or SIGTERM, for nc / socat; without --port, or with --port 0,
+ * the kernel picks the port, and the "listening on 127.0.0.1:PORT" line
+ * says which. */
 
 #include <math.h>
 #include <stdio.h>
@@ -39,8 +41,9 @@ static const cb_flag_t flags[] = {
                  "measured window per configuration (default 500; --quick 100)"),
     CB_FLAG_CUSTOM(params_t, serve, "serve", "MODEL", cb_echo_model_flag_parse, NULL,
                    "run one model as a plain echo server until SIGINT/SIGTERM"),
-    CB_FLAG_LONG(params_t, port, "port", "N", 1, 65535, NAN, NAN,
-                 "with --serve: listen on this port (default: one from the kernel)"),
+    CB_FLAG_LONG(params_t, port, "port", "N", 0, 65535, NAN, NAN,
+                 "with --serve: listen on this port (0, the default: one the kernel picks; "
+                 "the line printed says which)"),
 };
 
 static const cb_name_t workloads[] = {
@@ -55,7 +58,7 @@ static uint64_t duration_ns(const params_t *p)
 static int prepare(cb_exp_t *x)
 {
     params_t *p = x->params;
-    if (p->port && !p->serve) {
+    if (cb_exp_flag_given(x, "port") && !p->serve) {
         fprintf(stderr,
                 "echo: --port %ld: only with --serve (the bench takes ports from the kernel)\n",
                 p->port);

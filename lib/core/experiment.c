@@ -226,6 +226,14 @@ long *cb_exp_workers_one(cb_exp_t *x, size_t *n)
     return w;
 }
 
+int cb_exp_flag_given(const cb_exp_t *x, const char *name)
+{
+    for (size_t i = 0; i < x->def->nflags; i++)
+        if (strcmp(x->def->flags[i].name, name) == 0)
+            return x->given[i] != 0;
+    return 0;
+}
+
 size_t cb_exp_pins_given(cb_exp_t *x, cb_pin_choice_t *out)
 {
     out[0] = (cb_pin_choice_t){x->opts.pin, cb_runner_pin_name(&x->opts)};

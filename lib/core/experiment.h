@@ -212,6 +212,12 @@ int cb_exp_fact(cb_exp_t *x, const char *name, double value, const char *unit, d
 int cb_exp_meta(cb_exp_t *x, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Whether the flag NAME (as on the command line, without "--") was given:
+ * for a flag whose 0 is a value of its own, told apart from the field's 0
+ * when the flag is absent (echo's --port 0). Returns 1 or 0 (0 too for a
+ * name the declaration does not have). Callable from the hooks. */
+int cb_exp_flag_given(const cb_exp_t *x, const char *name);
+
 /* The pin plan for a worker count under a pin choice (NULL: the --pin
  * policy), owned by the run. Returns NULL after printing why (then return
  * CB_EXIT_USAGE from build). */

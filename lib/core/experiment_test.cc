@@ -96,6 +96,18 @@ int Build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
+/* Which flags prepare saw given: one '1' or '0' per name of kGivenNames. */
+const char *const kGivenNames[] = {"toy-n", "toy-d", "toy-b", "toy-list", "no-such-flag"};
+std::string g_given;
+
+int Prepare(cb_exp_t *x)
+{
+    g_given.clear();
+    for (const char *n : kGivenNames)
+        g_given += cb_exp_flag_given(x, n) ? '1' : '0';
+    return -1;
+}
+
 cb_experiment_def_t Def()
 {
     cb_experiment_def_t d{};
@@ -111,6 +123,7 @@ cb_experiment_def_t Def()
     d.quick_reps = 1;
     d.no_warmup = 1;
     d.timeout_s = 30;
+    d.prepare = Prepare;
     d.variants = Variants;
     d.build = Build;
     return d;
@@ -277,6 +290,19 @@ TEST(ExperimentMain, DefaultsQuickDefaultsAndGivenValuesReachMeta)
     EXPECT_NE(csv.find(",alpha,w1,"), std::string::npos);
     EXPECT_NE(csv.find(",value,16,"), std::string::npos) << csv; /* 7 + 9 */
     EXPECT_NE(csv.find(",value,11,"), std::string::npos) << csv; /* 7 + 4 */
+}
+
+TEST(ExperimentMain, FlagGivenToldApartFromItsDefault)
+{
+    std::string dir = OutDir("given_flags");
+    ASSERT_EQ(Main({"--quick", "--no-plot", "--out", dir}).rc, 0);
+    EXPECT_EQ(g_given, "00000");
+    /* Given with its default's value, and a switch: both given. */
+    ASSERT_EQ(Main({"--quick", "--no-plot", "--toy-n", "2", "--toy-b", "--out", dir}).rc, 0);
+    EXPECT_EQ(g_given, "10100");
+    ASSERT_EQ(Main({"--quick", "--no-plot", "--toy-d", "1", "--toy-list", "5", "--out", dir}).rc,
+              0);
+    EXPECT_EQ(g_given, "01010");
 }
 
 TEST(ExperimentMain, PointsCoverTheDefaultAxesWithoutHiddenNames)

@@ -94,7 +94,8 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
 
 /* Runs model as a plain echo server on 127.0.0.1:port (0: one from the
  * kernel) with the run's first worker count, pinned to its plan under
- * --pin, printing "listening on ..." once it serves, until SIGINT or
+ * --pin, printing "listening on 127.0.0.1:PORT ..." (the port it got, the
+ * kernel's pick for 0) once it serves, until SIGINT or
  * SIGTERM or a server process dies. Returns the exit status: CB_EXIT_OK
  * after a signal, CB_EXIT_USAGE when the port is taken or not allowed or
  * the plan cannot be made, else CB_EXIT_FAILED (each after one line). */
