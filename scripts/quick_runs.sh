@@ -4,7 +4,9 @@
 # efficiency per executor; spawn and switch: the `relative` cost ratios),
 # each with the flags listed there; or only the gated experiments named
 # after it. Used by scripts/ci_gate.sh and scripts/update_baseline.sh, so the
-# baseline and the gated run are made the same way. Expects the binaries
+# baseline and the gated run are made the same way. Each run also writes its
+# github-action-benchmark arrays (E.gab-smaller.json, E.gab-bigger.json; the
+# GitHub workflow feeds them to the action). Expects the binaries
 # built (bazel build //bench:all, which also writes the list).
 #   quick_runs.sh DIR [EXPERIMENT...]
 set -uo pipefail
@@ -25,6 +27,8 @@ for e in "$@"; do
   line=$(grep -m1 "^$e " "$list") || {
     echo "quick_runs: unknown experiment '$e': expected one of: $gated" >&2; exit 2; }
   read -r -a args <<<"${line#* * }" # NAME METRICS FLAGS...
-  "$bin/$e" "${args[@]}" --no-plot --out "$out" >"$out/$e.log" 2>&1 || status=$?
+  "$bin/$e" "${args[@]}" --no-plot --out "$out" \
+    --export gab-smaller="$out/$e.gab-smaller.json" --export gab-bigger="$out/$e.gab-bigger.json" \
+    >"$out/$e.log" 2>&1 || status=$?
 done
 exit "$status"
