@@ -2,8 +2,9 @@
 # The GitHub workflow (.github/workflows/bench.yml), parsed as YAML, runs
 # what README.md and .ci/run say CI runs: the README's test command (taken
 # from its code block, the line that runs `bazel test`) exactly as written
-# there and in .ci/run, then the buildifier check and the gate as .ci/run
-# runs them (the gate with a folder it keeps); it uploads results/ and the
+# there and in .ci/run, then the scripts .ci/run runs after it, in its order
+# (all but the fuzzers, which stay in .ci/run; the gate with a folder it
+# keeps); it uploads results/ and the
 # gate's compare report, and feeds the gate's gab-smaller / gab-bigger
 # arrays to github-action-benchmark as customSmallerIsBetter /
 # customBiggerIsBetter. The file names the workflow reads are the ones
@@ -43,12 +44,15 @@ if not check(len(tests) == 1, "README.md's first sh block has %d `bazel test` li
 test_cmd = tests[0]
 check(test_cmd.startswith("scripts/setup.sh && "), "the README's test command does not start with set-up: %r" % test_cmd)
 
-# .ci/run runs the same command, and the buildifier check and the gate.
+# .ci/run runs the same command, then its scripts (a line each).
 ci_run = open(ci_run_path).read()
 m = re.search(r"^cmd='([^']*)'$", ci_run, re.M)
 check(m is not None and m.group(1) == test_cmd, ".ci/run's cmd=%r is not the README's %r" % (m and m.group(1), test_cmd))
-for script in ("scripts/buildifier.sh", "scripts/ci_gate.sh"):
-    check(re.search(r"^%s\b" % re.escape(script), ci_run, re.M) is not None, ".ci/run does not run %s" % script)
+LEFT_TO_CI_RUN = {"scripts/fuzz.sh"}  # clang, and 3 minutes of fuzzing
+ci_scripts = [l.split()[0] for l in ci_run.splitlines() if re.match(r"scripts/\S+", l)]
+check("scripts/buildifier.sh" in ci_scripts and "scripts/ci_gate.sh" in ci_scripts,
+      ".ci/run does not run scripts/buildifier.sh and scripts/ci_gate.sh: %r" % ci_scripts)
+want_scripts = [c for c in ci_scripts if c not in LEFT_TO_CI_RUN]
 
 # The workflow.
 wf = yaml.safe_load(open(workflow_path))
@@ -68,19 +72,25 @@ uses = [(i, s["uses"], s.get("with") or {}) for i, s in enumerate(steps) if "use
 
 checkout = [i for i, u, _ in uses if u.startswith("actions/checkout@")]
 at = {}
-for name, want in (("test", test_cmd), ("buildifier", "scripts/buildifier.sh")):
-    found = [i for i, r in runs if r == want]
-    if check(len(found) == 1, "the workflow runs %r %d times, want once exactly as written (steps: %r)" % (want, len(found), [r for _, r in runs])):
-        at[name] = found[0]
+found = [i for i, r in runs if r == test_cmd]
+if check(len(found) == 1, "the workflow runs %r %d times, want once exactly as written (steps: %r)" % (test_cmd, len(found), [r for _, r in runs])):
+    at["test"] = found[0]
+# After the tests, the workflow's script steps are .ci/run's, in its order.
+script_steps = [(i, r) for i, r in runs if r.startswith("scripts/") and r != test_cmd]
+check([r.split()[0] for _, r in script_steps] == want_scripts,
+      "the workflow's script steps %r are not .ci/run's %r (in order, less %s)"
+      % ([r for _, r in script_steps], want_scripts, sorted(LEFT_TO_CI_RUN)))
+check(all("\n" not in r for _, r in script_steps), "a script step runs more than its one script")
+if script_steps and "test" in at:
+    check(at["test"] < script_steps[0][0], "the workflow runs a script before the tests")
 gates = [(i, r) for i, r in runs if r.startswith("scripts/ci_gate.sh")]
 gate_dir = None
 if check(len(gates) == 1 and "\n" not in gates[0][1] and len(shlex.split(gates[0][1])) == 2,
          "the workflow runs the gate once, as `scripts/ci_gate.sh DIR` alone in its step: %r" % gates):
     at["gate"], gate_dir = gates[0][0], shlex.split(gates[0][1])[1].rstrip("/")
     check(gate_dir.startswith("results/"), "the gate keeps its runs in %r, outside results/ (which is uploaded)" % gate_dir)
-if check(len(checkout) == 1, "the workflow checks out %d times, want 1" % len(checkout)) and len(at) == 3:
-    check(checkout[0] < at["test"] < at["buildifier"] < at["gate"],
-          "the steps are not in .ci/run's order: checkout, tests, buildifier, gate")
+if check(len(checkout) == 1, "the workflow checks out %d times, want 1" % len(checkout)) and "test" in at:
+    check(checkout[0] < at["test"], "the workflow runs the tests before the checkout")
 
 if gate_dir:
     gate = open(gate_path).read()
@@ -109,5 +119,6 @@ if gate_dir:
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
-print("workflow: runs %r, scripts/buildifier.sh, scripts/ci_gate.sh %s; uploads and feeds what the gate writes" % (test_cmd, gate_dir))
+print("workflow: runs %r, then %s (.ci/run's order); uploads and feeds what scripts/ci_gate.sh %s writes"
+      % (test_cmd, ", ".join(want_scripts), gate_dir))
 PY
