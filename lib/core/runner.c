@@ -209,10 +209,17 @@ static int child_measure(void *shm, void *arg)
         m->values[i] = NAN;
     m->status = CB_OK;
     m->detail[0] = '\0';
-    if (!a->o->no_counters)
+    if (!a->o->no_counters && !a->c->no_counters)
         cb_counters_open();
     int rc = a->c->measure(a->c, a->o, m);
     cb_counters_close(&m->counts);
+    if (!a->o->no_counters && a->c->no_counters) {
+        /* Not counted on purpose: the rows say why. */
+        m->counts.used = 1;
+        m->counts.counting = 0;
+        snprintf(m->counts.why_sw, sizeof(m->counts.why_sw), "%s", a->c->no_counters);
+        snprintf(m->counts.why_hw, sizeof(m->counts.why_hw), "%s", a->c->no_counters);
+    }
     if (rc < 0) {
         /* The failure is the measurement's, said in its own words (or the
          * errno's name), not as the sandbox's bare "returned -N". */

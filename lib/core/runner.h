@@ -54,6 +54,11 @@ struct cb_config {
     int (*measure)(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m);
     void *ctx;
     double timeout_s; /* 0: the experiment's */
+    /* Set when the kernel's counters would change what is measured: the
+     * reason (their rows are then `skipped` with it). Counting inherits
+     * into every thread and process made after it starts, and each clone
+     * copies the counters: a measurement of creating units pays for that. */
+    const char *no_counters;
 };
 
 typedef struct cb_experiment {
