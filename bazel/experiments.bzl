@@ -41,6 +41,7 @@ CB_EXPERIMENTS = [
     {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
+    {"name": "ipc", "data": [], "plot": ("1600", "1000"), "gate": None},
 ]
 
 def cb_experiment_binaries():
