@@ -8,7 +8,10 @@
  * as switch does. Columns: workers 2 (the two sides), tasks the message
  * size in bytes.
  *
- * The mechanisms are lib/exp/ipc_mech's table. */
+ * Beside them the same in CPython (py_thread, py_process:
+ * scripts/python_ipc.py through lib/exp/ipc_py).
+ *
+ * The mechanisms are lib/exp/ipc_mech's table and ipc_py's. */
 
 #include <math.h>
 #include <stdio.h>
@@ -18,11 +21,12 @@
 #include "lib/core/experiment.h"
 #include "lib/exec/executor.h"
 #include "lib/exp/ipc_mech.h"
+#include "lib/exp/ipc_py.h"
 
 typedef struct params {
     cb_long_list_t msg_bytes;
-    double min_ms;
-    int fault_corrupt, fault_die;
+    double min_ms, py_min_ms;
+    int fault_corrupt, fault_die, no_python;
 } params_t;
 
 /* The largest message: the rings hold 4 of them per direction. */
@@ -34,6 +38,10 @@ static const cb_flag_t flags[] = {
     CB_FLAG_DOUBLE(params_t, min_ms, "min-ms", "MS", 1, 600000, 60, 15,
                    "run the stream and the ping-pong each at least this long per measurement "
                    "(default 60; --quick 15)"),
+    CB_FLAG_DOUBLE(params_t, py_min_ms, "py-min-ms", "MS", 1, 600000, 20, 5,
+                   "the CPython rows' run per mode, after a calibration of a fifth of it "
+                   "(default 20; --quick 5)"),
+    CB_FLAG_BOOL(params_t, no_python, "no-python", "leave out the CPython rows (py_*)"),
     CB_FLAG_BOOL(params_t, fault_corrupt, "fault-corrupt",
                  "fault test: the sender flips one byte of message 5 (every row is error, "
                  "naming the offset)"),
@@ -51,14 +59,55 @@ static int one_unit_per_task(const cb_executor_t *e)
     return e->unit && !e->pool && strcmp(e->unit, "coroutine") != 0;
 }
 
+/* thread, process, then the CPython rows'. */
 static size_t executor_names(const cb_name_t **out)
 {
     static cb_name_t tab[64];
     static size_t n;
-    if (!n)
-        n = cb_executor_name_table(tab, 64, one_unit_per_task);
+    if (!n) {
+        const cb_name_t *py;
+        size_t np = cb_ipc_py_executor_names(&py);
+        n = cb_executor_name_table(tab, 64 - np, one_unit_per_task);
+        memcpy(tab + n, py, np * sizeof(*py));
+        n += np;
+    }
     *out = tab;
     return n;
+}
+
+/* The C mechanisms, then the CPython ones whose names are not C's. */
+static size_t workload_names(const cb_name_t **out)
+{
+    static cb_name_t tab[64];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *c, *py;
+        size_t nc = cb_ipc_mech_names(&c), np = cb_ipc_py_mech_names(&py);
+        memcpy(tab, c, nc * sizeof(*c));
+        n = nc;
+        for (size_t i = 0; i < np && n < 64; i++)
+            if (!cb_ipc_mech_find(py[i].name))
+                tab[n++] = py[i];
+    }
+    *out = tab;
+    return n;
+}
+
+static int prepare(cb_exp_t *x)
+{
+    const params_t *p = x->params;
+    static cb_ipc_py_t py;
+    py = (cb_ipc_py_t){
+        .min_ms = p->py_min_ms,
+        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
+        .fault_corrupt = p->fault_corrupt,
+        .fault_die = p->fault_die,
+    };
+    for (size_t k = 0, w = 0; k < p->msg_bytes.n && w < sizeof(py.sizes); k++)
+        w += (size_t)snprintf(py.sizes + w, sizeof(py.sizes) - w, "%s%ld", k ? "," : "",
+                              p->msg_bytes.v[k]);
+    x->user = &py;
+    return -1;
 }
 
 /* Variant 2k: size k with the partner on the same PU; 2k + 1: on another
@@ -72,22 +121,36 @@ static size_t variants(cb_exp_t *x)
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
-    const cb_executor_t *e = cb_executor_find(pt->executor);
-    const cb_ipc_mech_t *m = cb_ipc_mech_find(pt->workload);
     size_t n = (size_t)p->msg_bytes.v[pt->variant / 2];
     int cross = pt->variant % 2, pinned = pt->pin->policy != CB_PIN_NONE;
-    int process = strcmp(e->unit, "fork") == 0;
-    if (!m || m->process != process || (cross && !pinned))
+    if (cross && !pinned)
         return CB_BUILD_SKIP;
     const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, 2);
     if (!plan)
         return CB_EXIT_USAGE;
+    int pu0 = plan->slots[0].pu_os, pu1 = plan->slots[cross ? 1 : 0].pu_os;
+    if (strncmp(pt->executor, "py_", 3) == 0) {
+        /* One script run per repetition covers every CPython point: its
+         * sizes are all of --msg-bytes, so one size's point selects. */
+        if (!p->no_python && pt->variant / 2 == 0 && cb_ipc_py_runs(pt->executor, pt->workload) &&
+            !(cross && pu0 == pu1))
+            cb_ipc_py_select(x->user, pt->workload,
+                             !pinned ? "none"
+                             : cross ? "cross_pu"
+                                     : "same_pu",
+                             pinned ? pu0 : -1, pinned ? pu1 : -1);
+        return CB_BUILD_SKIP;
+    }
+    const cb_executor_t *e = cb_executor_find(pt->executor);
+    const cb_ipc_mech_t *m = cb_ipc_mech_find(pt->workload);
+    if (!m || m->process != (strcmp(e->unit, "fork") == 0))
+        return CB_BUILD_SKIP;
     cb_ipc_cfg_t *c = cfg->ctx;
     *c = (cb_ipc_cfg_t){
         .mech = m,
         .msg_bytes = n,
         .pinned = pinned,
-        .pu = {plan->slots[0].pu_os, plan->slots[cross ? 1 : 0].pu_os},
+        .pu = {pu0, pu1},
         .topo = x->topo,
         .stream_s = p->min_ms / 1e3,
         .pingpong_s = m->reference ? 0 : p->min_ms / 1e3,
@@ -115,6 +178,26 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .ctx = c,
     };
     return CB_BUILD_ADD;
+}
+
+static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
+{
+    cb_ipc_py_t *py = x->user;
+    if (rep >= 0 && py->mechs[0] && !py->python && !py->why)
+        cb_ipc_py_prepare(py, x->argv0);
+    return cb_ipc_py_rep(py, rep, r);
+}
+
+static int per_rep_rows(cb_exp_t *x)
+{
+    const cb_ipc_py_t *py = x->user;
+    return py->mechs[0] != '\0';
+}
+
+static void finish(cb_exp_t *x)
+{
+    if (x->user)
+        cb_ipc_py_free(x->user);
 }
 
 /* ---- verdict ---- */
@@ -208,11 +291,12 @@ static void verdict_shm(cb_exp_t *x, const cb_results_t *r, const char *pin, FIL
 }
 
 /* mechanism a's metric over b's at size n, per repetition, in words. */
-static void verdict_ratio(cb_exp_t *x, const cb_results_t *r, const char *pin, const char *a,
-                          const char *b, long n, const char *metric, const char *what, FILE *out)
+static void verdict_ratio(cb_exp_t *x, const cb_results_t *r, const char *pin, const char *ea,
+                          const char *a, const char *eb, const char *b, long n, const char *metric,
+                          const char *what, FILE *out)
 {
     double m, lo, hi;
-    cb_select_t qa = {"process", a, pin, metric, 0, n}, qb = {"process", b, pin, metric, 0, n};
+    cb_select_t qa = {ea, a, pin, metric, 0, n}, qb = {eb, b, pin, metric, 0, n};
     size_t k = rep_ratio(r, &qa, &qb, &m, &lo, &hi);
     if (!k)
         return;
@@ -233,10 +317,21 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
         for (size_t k = 0; k < p->msg_bytes.n; k++) {
             long n = p->msg_bytes.v[k];
             if (n == 65536)
-                verdict_ratio(x, r, pin, "pipe", "dd", n, "bytes_per_s", "pipe over dd | dd", out);
+                verdict_ratio(x, r, pin, "process", "pipe", "process", "dd", n, "bytes_per_s",
+                              "pipe over dd | dd", out);
             if (n == (1L << 20))
-                verdict_ratio(x, r, pin, "shm", "pipe", n, "bytes_per_s", "shm ring over pipe",
-                              out);
+                verdict_ratio(x, r, pin, "process", "shm", "process", "pipe", n, "bytes_per_s",
+                              "shm ring over pipe", out);
+            if (n == 64) {
+                /* A message's cost: the inverse of the rate, so queue's
+                 * rate over mp_queue's. */
+                verdict_ratio(
+                    x, r, pin, "py_thread", "queue", "py_process", "mp_queue", n, "msgs_per_s",
+                    "a multiprocessing.Queue message's cost over a queue.Queue one's", out);
+                verdict_ratio(x, r, pin, "py_process", "mp_queue", "py_thread", "queue", n,
+                              "us_per_roundtrip",
+                              "a multiprocessing.Queue round trip over a queue.Queue one's", out);
+            }
         }
         double rt = med(r, "process", "pipe", 64, pin, "us_per_roundtrip");
         if (!isnan(rt)) {
@@ -259,11 +354,15 @@ static const cb_experiment_def_t ipc = {
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_ipc_cfg_t),
     .executors = {.names_fn = executor_names},
-    .workloads = {.names_fn = cb_ipc_mech_names},
+    .workloads = {.names_fn = workload_names},
     .quick_reps = 3,
     .worker_counts = cb_exp_workers_one,
     .variants = variants,
+    .prepare = prepare,
     .build = build,
+    .per_rep = per_rep,
+    .per_rep_rows = per_rep_rows,
     .verdict = verdict,
+    .finish = finish,
 };
 CB_EXPERIMENT_MAIN(ipc)
