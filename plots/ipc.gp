@@ -42,7 +42,7 @@ set xtics ("16 B" 16, "64 B" 64, "256 B" 256, "1 KiB" 1024, "4 KiB" 4096, "16 Ki
            "64 KiB" 65536, "256 KiB" 262144, "1 MiB" 1048576, "4 MiB" 4194304, "16 MiB" 16777216)
 set mxtics default
 set grid xtics ytics mytics lc rgb "#dddddd"
-set key top left font ",8" spacing 0.9 box opaque
+set key bottom right font ",8" spacing 0.9 box opaque
 set offsets graph 0.03, graph 0.03, 0, 0
 
 do for [term=1:2] {
@@ -63,12 +63,18 @@ do for [term=1:2] {
     do for [k=1:npins] {
       pin = word(pins, k)
       S = series(pin, metric)
+      # The keys where the lines are not: bandwidth rises to the right and
+      # stays high, round trips start low and rise, with room made on top.
       if (row == 1) {
         set title sprintf("one-way stream, %s", pin)
         set ylabel "bandwidth, GB/s (log scale)"
+        set key bottom right
+        set offsets graph 0.03, graph 0.03, 0, 0
       } else {
         set title sprintf("ping-pong (a message there and its echo back), %s", pin)
         set ylabel "microseconds per round trip (log scale)"
+        set key top left
+        set offsets graph 0.03, graph 0.03, graph 0.3, 0
       }
       set xlabel "message size (log scale)"
       if (words(S) == 0) {
@@ -83,7 +89,7 @@ do for [term=1:2] {
       } else {
         set logscale x 2
         set logscale y 10
-        set format y "%g"
+        if (row == 1) { set format y "%g" } else { set format y "%.0s%c" }
         scale = row == 1 ? 1e9 : 1
         plot for [s in S] rows(s, pin, metric) using 1:($2 / scale) smooth unique \
              with linespoints lw 2 pt ptof(s) ps 0.8 dt dashof(s) lc rgb colorof(s) title titleof(s)
