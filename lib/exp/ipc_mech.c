@@ -1350,9 +1350,11 @@ static int dd_once(const cb_ipc_cfg_t *x, const char *dd, uint64_t count, uint64
     return 0;
 }
 
-/* The reference: a short dd pipeline sizes the count to stream_s, then
- * the measured one. Its figure is dd's own: bytes over the seconds the
- * second dd reports (its start to its end of file). */
+/* The reference: short dd pipelines size the count to stream_s (from 1
+ * MiB, 4x more until one runs an eighth of stream_s, so that dd's own
+ * start-up, inside its figure, is not what sizes it), then the measured
+ * one. Its figure is dd's own: bytes over the seconds the second dd
+ * reports (its start to its end of file). */
 static int run_dd(const cb_ipc_cfg_t *x, cb_ipc_result_t *res)
 {
     char *dd = cb_helper_find("dd");
@@ -1362,16 +1364,19 @@ static int run_dd(const cb_ipc_cfg_t *x, cb_ipc_result_t *res)
         return 0;
     }
     size_t n = x->msg_bytes;
-    uint64_t probe = (1u << 20) / n > 16 ? (1u << 20) / n : 16, bytes = 0, count = x->max_msgs;
+    uint64_t bytes = 0, count = x->max_msgs;
     double secs = 0;
     int rc = 0;
     if (!count) {
-        rc = dd_once(x, dd, probe, &bytes, &secs, res->detail, sizeof(res->detail));
-        count = probe;
-    }
-    if (rc == 0 && !x->max_msgs) {
+        uint64_t probe = (1u << 20) / n > 16 ? (1u << 20) / n : 16;
+        for (int k = 0;; k++) {
+            rc = dd_once(x, dd, probe, &bytes, &secs, res->detail, sizeof(res->detail));
+            if (rc < 0 || secs >= x->stream_s / 8 || k == 5)
+                break;
+            probe *= 4;
+        }
         double c = (double)probe * x->stream_s / (secs > 1e-4 ? secs : 1e-4);
-        count = c > (double)probe ? (uint64_t)c : probe;
+        count = c > 16 ? (uint64_t)c : 16;
     }
     if (rc == 0) {
         cb_counters_start();
