@@ -88,24 +88,23 @@ long cb_ipc_check(const void *buf, size_t n, uint64_t idx, uint8_t *got, uint8_t
 {
     pthread_once(&pat_once, pat_init);
     const unsigned char *b = buf;
-    int bad = 0;
-    /* One pass that only says whether anything differs; the offset is
-     * looked for after. */
+    /* Block by block, each a stamp and a memcmp; the offset is looked for
+     * only in the first block that differs. */
     for (size_t o = 0; o < n; o += PAT_BLOCK) {
         size_t l = n - o < PAT_BLOCK ? n - o : PAT_BLOCK;
         uint64_t st = pat_stamp(idx, o / PAT_BLOCK);
-        bad |= memcmp(b + o, &st, l < 8 ? l : 8) != 0;
-        if (l > 8)
-            bad |= memcmp(b + o + 8, pat_tpl + 8, l - 8) != 0;
-    }
-    for (size_t i = 0; bad && i < n; i++) {
-        uint8_t w = pat_byte(idx, i);
-        if (b[i] != w) {
-            if (got)
-                *got = b[i];
-            if (want)
-                *want = w;
-            return (long)i;
+        if (memcmp(b + o, &st, l < 8 ? l : 8) == 0 &&
+            (l <= 8 || memcmp(b + o + 8, pat_tpl + 8, l - 8) == 0))
+            continue;
+        for (size_t i = o; i < o + l; i++) {
+            uint8_t w = pat_byte(idx, i);
+            if (b[i] != w) {
+                if (got)
+                    *got = b[i];
+                if (want)
+                    *want = w;
+                return (long)i;
+            }
         }
     }
     return -1;
