@@ -118,7 +118,6 @@ size_t cb_ipc_fault_offset(size_t n)
 /* ---- what every channel has ---- */
 
 struct cb_ipc_chan {
-    const cb_ipc_mech_t *m;
     size_t n;
     int who;    /* 0: the initiator, 1: the partner */
     pid_t peer; /* in the initiator of a process mechanism: the partner */
@@ -1444,7 +1443,6 @@ int cb_ipc_run(const cb_ipc_cfg_t *x, cb_ipc_result_t *res)
         snprintf(res->detail, sizeof(res->detail), "%s: %s", x->mech->name, strerror(-rc));
         return rc;
     }
-    c->m = x->mech;
     c->spin = !x->pinned || x->pu[0] != x->pu[1];
     c->lazy = !c->spin;
     int ctl[2];
