@@ -42,6 +42,12 @@ CB_EXPERIMENTS = [
     {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
+    {
+        "name": "ipc",
+        "data": ["//scripts:python_ipc.py"],
+        "plot": ("1600", "1000"),
+        "gate": None,
+    },
 ]
 
 def cb_experiment_binaries(name):

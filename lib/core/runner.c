@@ -522,7 +522,7 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
             }
             done++;
             if (rep >= 0) {
-                failed |= st != CB_OK;
+                failed |= st != CB_OK && st != CB_SKIPPED;
                 if (add_rows(r, c, rep + rep_base, m->values, st, detail, &m->counts) < 0) {
                     fprintf(stderr, "%s: out of memory\n", e->name);
                     interrupts = 1;

@@ -123,9 +123,8 @@ static int nconfigs(const cb_pyref_t *p)
     return ne * nw;
 }
 
-/* What a helper's status means for the rows: 0 ok, else the status and
- * the reason in why. */
-static cb_status_t helper_status(int rc, double limit_s, const char *errpath, char *why, size_t len)
+cb_status_t cb_pyref_status(const char *script, int rc, double limit_s, const char *errpath,
+                            char *why, size_t len)
 {
     char last[160] = "";
     if (rc == 0)
@@ -133,19 +132,18 @@ static cb_status_t helper_status(int rc, double limit_s, const char *errpath, ch
     if (errpath)
         last_line(errpath, last, sizeof(last));
     if (rc == -ETIMEDOUT) {
-        snprintf(why, len, "python_reference.py: timeout after %g s (killed with its processes)",
-                 limit_s);
+        snprintf(why, len, "%s: timeout after %g s (killed with its processes)", script, limit_s);
         return CB_TIMEOUT;
     }
     if (rc >= 128 && rc < 128 + NSIG) {
         const char *sig = sigabbrev_np(rc - 128);
-        snprintf(why, len, "python_reference.py died of SIG%s", sig ? sig : "NAL");
+        snprintf(why, len, "%s died of SIG%s", script, sig ? sig : "NAL");
         return CB_CRASHED;
     }
     if (rc < 0)
-        snprintf(why, len, "python_reference.py: %s", strerror(-rc));
+        snprintf(why, len, "%s: %s", script, strerror(-rc));
     else
-        snprintf(why, len, "python_reference.py failed (exit %d): %s", rc, last);
+        snprintf(why, len, "%s failed (exit %d): %s", script, rc, last);
     return CB_ERROR;
 }
 
@@ -183,7 +181,7 @@ int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
      * configurations gets the limit, plus the interpreter's start. */
     double limit = p->timeout_s > 0 ? p->timeout_s * nconfigs(p) + 10 : 0;
     int rc = cb_helper_run(argv, out, sizeof(out), errpath, limit);
-    cb_status_t st = helper_status(rc, limit, errpath, why, sizeof(why));
+    cb_status_t st = cb_pyref_status("python_reference.py", rc, limit, errpath, why, sizeof(why));
     unlink(errpath);
     cb_results_t *py = NULL;
     if (st == CB_OK && rep >= 0) {
@@ -237,7 +235,8 @@ void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
     char *argv[] = {p->python, p->script, "--calibrate", secs, NULL};
     double limit = p->timeout_s > 0 ? p->timeout_s : 0;
     int rc = cb_helper_run(argv, out, sizeof(out), "/dev/null", limit);
-    cb_status_t st = helper_status(rc, limit, NULL, p->why_buf, sizeof(p->why_buf));
+    cb_status_t st =
+        cb_pyref_status("python_reference.py", rc, limit, NULL, p->why_buf, sizeof(p->why_buf));
     if (st == CB_OK && (p->py_iters = strtoull(out, NULL, 10)) == 0) {
         snprintf(p->why_buf, sizeof(p->why_buf),
                  "python_reference.py --calibrate printed no count");

@@ -64,6 +64,13 @@ int cb_pyref_check_task(cb_pyref_t *p, const char *argv0, char *why, size_t len)
 
 void cb_pyref_free(cb_pyref_t *p);
 
+/* What a CPython helper script's cb_helper_run status (rc) means for its
+ * rows: CB_OK, or the status (timeout, crashed, error) with the reason in
+ * why, naming the script, and for an exit status the last line it wrote to
+ * errpath (NULL: none). For the drivers of other scripts (ipc's). */
+cb_status_t cb_pyref_status(const char *script, int rc, double limit_s, const char *errpath,
+                            char *why, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,368 @@
+/* ipc: moving data between two units of work. One sends, one receives,
+ * messages of --msg-bytes, every byte checked on arrival: a one-way stream
+ * (bytes_per_s, msgs_per_s) and a ping-pong (us_per_roundtrip), between two
+ * threads (a bounded queue, an SPSC ring) and between two processes (a
+ * pipe, a socketpair, a ring in shared memory, a POSIX message queue), with
+ * `dd | dd` as the reference for the pipe; the partner on the same PU
+ * (same_pu: every hand-over is a context switch) and on another (cross_pu),
+ * as switch does. Columns: workers 2 (the two sides), tasks the message
+ * size in bytes.
+ *
+ * Beside them the same in CPython (py_thread, py_process:
+ * scripts/python_ipc.py through lib/exp/ipc_py).
+ *
+ * The mechanisms are lib/exp/ipc_mech's table and ipc_py's. */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/core/experiment.h"
+#include "lib/exec/executor.h"
+#include "lib/exp/ipc_mech.h"
+#include "lib/exp/ipc_py.h"
+
+typedef struct params {
+    cb_long_list_t msg_bytes;
+    double min_ms, py_min_ms;
+    int fault_corrupt, fault_die, no_python;
+} params_t;
+
+/* The largest message: the rings hold 4 of them per direction. */
+#define MAX_MSG (16L << 20)
+
+static const cb_flag_t flags[] = {
+    CB_FLAG_LIST(params_t, msg_bytes, "msg-bytes", "LIST", 8, MAX_MSG, "64,4096,65536,1048576",
+                 NULL, "message sizes in bytes, 8 to 16777216 (default 64,4096,65536,1048576)"),
+    CB_FLAG_DOUBLE(params_t, min_ms, "min-ms", "MS", 1, 600000, 60, 15,
+                   "run the stream and the ping-pong each at least this long per measurement "
+                   "(default 60; --quick 15)"),
+    CB_FLAG_DOUBLE(params_t, py_min_ms, "py-min-ms", "MS", 1, 600000, 20, 5,
+                   "the CPython rows' run per mode, after a calibration of a fifth of it "
+                   "(default 20; --quick 5)"),
+    CB_FLAG_BOOL(params_t, no_python, "no-python", "leave out the CPython rows (py_*)"),
+    CB_FLAG_BOOL(params_t, fault_corrupt, "fault-corrupt",
+                 "fault test: the sender flips one byte of message 5 (every row is error, "
+                 "naming the offset)"),
+    CB_FLAG_BOOL(params_t, fault_die, "fault-receiver-dies",
+                 "fault test: the receiver dies of SIGSEGV at message 5 (rows crashed)"),
+};
+
+static const cb_metric_def_t metrics[] = {
+    {"bytes_per_s", "B/s"}, {"msgs_per_s", "1/s"}, {"us_per_roundtrip", "us"}};
+
+/* thread and process: the executors whose every task is a thread or a
+ * process of its own. */
+static int one_unit_per_task(const cb_executor_t *e)
+{
+    return e->unit && !e->pool && strcmp(e->unit, "coroutine") != 0;
+}
+
+/* thread, process, then the CPython rows'. */
+static size_t executor_names(const cb_name_t **out)
+{
+    static cb_name_t tab[64];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *py;
+        size_t np = cb_ipc_py_executor_names(&py);
+        n = cb_executor_name_table(tab, 64 - np, one_unit_per_task);
+        memcpy(tab + n, py, np * sizeof(*py));
+        n += np;
+    }
+    *out = tab;
+    return n;
+}
+
+/* The C mechanisms, then the CPython ones whose names are not C's. */
+static size_t workload_names(const cb_name_t **out)
+{
+    static cb_name_t tab[64];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *c, *py;
+        size_t nc = cb_ipc_mech_names(&c), np = cb_ipc_py_mech_names(&py);
+        memcpy(tab, c, nc * sizeof(*c));
+        n = nc;
+        for (size_t i = 0; i < np && n < 64; i++)
+            if (!cb_ipc_mech_find(py[i].name))
+                tab[n++] = py[i];
+    }
+    *out = tab;
+    return n;
+}
+
+static int prepare(cb_exp_t *x)
+{
+    const params_t *p = x->params;
+    static cb_ipc_py_t py;
+    py = (cb_ipc_py_t){
+        .min_ms = p->py_min_ms,
+        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
+        .fault_corrupt = p->fault_corrupt,
+        .fault_die = p->fault_die,
+    };
+    for (size_t k = 0, w = 0; k < p->msg_bytes.n && w < sizeof(py.sizes); k++)
+        w += (size_t)snprintf(py.sizes + w, sizeof(py.sizes) - w, "%s%ld", k ? "," : "",
+                              p->msg_bytes.v[k]);
+    x->user = &py;
+    return -1;
+}
+
+/* Variant 2k: size k with the partner on the same PU; 2k + 1: on another
+ * PU. */
+static size_t variants(cb_exp_t *x)
+{
+    const params_t *p = x->params;
+    return 2 * p->msg_bytes.n;
+}
+
+static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    size_t n = (size_t)p->msg_bytes.v[pt->variant / 2];
+    int cross = pt->variant % 2, pinned = pt->pin->policy != CB_PIN_NONE;
+    if (cross && !pinned)
+        return CB_BUILD_SKIP;
+    const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, 2);
+    if (!plan)
+        return CB_EXIT_USAGE;
+    int pu0 = plan->slots[0].pu_os, pu1 = plan->slots[cross ? 1 : 0].pu_os;
+    if (strncmp(pt->executor, "py_", 3) == 0) {
+        /* One script run per repetition covers every CPython point: its
+         * sizes are all of --msg-bytes, so one size's point selects. */
+        if (!p->no_python && pt->variant / 2 == 0 && cb_ipc_py_runs(pt->executor, pt->workload) &&
+            !(cross && pu0 == pu1))
+            cb_ipc_py_select(x->user, pt->workload,
+                             !pinned ? "none"
+                             : cross ? "cross_pu"
+                                     : "same_pu",
+                             pinned ? pu0 : -1, pinned ? pu1 : -1);
+        return CB_BUILD_SKIP;
+    }
+    const cb_executor_t *e = cb_executor_find(pt->executor);
+    const cb_ipc_mech_t *m = cb_ipc_mech_find(pt->workload);
+    if (!m || m->process != (strcmp(e->unit, "fork") == 0))
+        return CB_BUILD_SKIP;
+    cb_ipc_cfg_t *c = cfg->ctx;
+    *c = (cb_ipc_cfg_t){
+        .mech = m,
+        .msg_bytes = n,
+        .pinned = pinned,
+        .pu = {pu0, pu1},
+        .topo = x->topo,
+        .stream_s = p->min_ms / 1e3,
+        .pingpong_s = m->reference ? 0 : p->min_ms / 1e3,
+        .fault = p->fault_die       ? CB_IPC_FAULT_DIE
+                 : p->fault_corrupt ? CB_IPC_FAULT_CORRUPT
+                                    : CB_IPC_FAULT_NONE,
+    };
+    /* Rows that cannot run here still appear, skipped with the reason. */
+    const char *why = m->unavailable ? m->unavailable() : NULL;
+    char lim[80] = "";
+    if (why)
+        snprintf(c->skip, sizeof(c->skip), "%s", why);
+    else if (m->limit && n > m->limit(lim, sizeof(lim)))
+        snprintf(c->skip, sizeof(c->skip), "%zu B is over %s", n, lim);
+    else if (cross && c->pu[0] == c->pu[1])
+        snprintf(c->skip, sizeof(c->skip), "one allowed PU: nothing to cross to");
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, 2, (long)n,
+                !pinned ? "none"
+                : cross ? "cross_pu"
+                        : "same_pu"},
+        .metrics = metrics,
+        .nmetrics = m->reference ? 2 : 3,
+        .measure = cb_ipc_measure,
+        .ctx = c,
+    };
+    return CB_BUILD_ADD;
+}
+
+static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
+{
+    cb_ipc_py_t *py = x->user;
+    if (rep >= 0 && py->mechs[0] && !py->python && !py->why)
+        cb_ipc_py_prepare(py, x->argv0);
+    return cb_ipc_py_rep(py, rep, r);
+}
+
+static int per_rep_rows(cb_exp_t *x)
+{
+    const cb_ipc_py_t *py = x->user;
+    return py->mechs[0] != '\0';
+}
+
+static void finish(cb_exp_t *x)
+{
+    if (x->user)
+        cb_ipc_py_free(x->user);
+}
+
+/* ---- verdict ---- */
+
+static double med(const cb_results_t *r, const char *e, const char *wl, long n, const char *pin,
+                  const char *metric)
+{
+    return cb_results_median(r, &(cb_select_t){e, wl, pin, metric, 0, n});
+}
+
+/* a / b per repetition (configurations are interleaved within one, so a
+ * ratio of the same repetition shares its machine state): their median,
+ * min and max. Returns how many repetitions had both. */
+static size_t rep_ratio(const cb_results_t *r, const cb_select_t *a, const cb_select_t *b,
+                        double *median, double *lo, double *hi)
+{
+    enum { MAXR = 1024 };
+    double va[MAXR], vb[MAXR], q[MAXR];
+    for (int i = 0; i < MAXR; i++)
+        va[i] = vb[i] = NAN;
+    for (size_t i = 0; i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        if (s->rep < 0 || s->rep >= MAXR)
+            continue;
+        if (cb_select_match(a, s))
+            va[s->rep] = s->value;
+        else if (cb_select_match(b, s))
+            vb[s->rep] = s->value;
+    }
+    size_t k = 0;
+    for (int i = 0; i < MAXR; i++)
+        if (!isnan(va[i]) && !isnan(vb[i]) && vb[i] > 0)
+            q[k++] = va[i] / vb[i];
+    if (k == 0)
+        return 0;
+    *lo = *hi = q[0];
+    for (size_t i = 1; i < k; i++) {
+        *lo = q[i] < *lo ? q[i] : *lo;
+        *hi = q[i] > *hi ? q[i] : *hi;
+    }
+    *median = cb_stats_median(q, k);
+    return k;
+}
+
+static const char *size_str(long n, char *buf, size_t len)
+{
+    if (n >= (1L << 20) && n % (1L << 20) == 0)
+        snprintf(buf, len, "%ld MiB", n >> 20);
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, len, "%ld KiB", n >> 10);
+    else
+        snprintf(buf, len, "%ld B", n);
+    return buf;
+}
+
+static const char *const verdict_pins[] = {"same_pu", "cross_pu", "none"};
+
+/* From which size on the shared-memory ring's stream beats the pipe's (at
+ * that size and every larger one measured). */
+static void verdict_shm(cb_exp_t *x, const cb_results_t *r, const char *pin, FILE *out)
+{
+    const params_t *p = x->params;
+    long from = -1;
+    int any = 0;
+    for (size_t k = p->msg_bytes.n; k-- > 0;) {
+        long n = p->msg_bytes.v[k];
+        double s = med(r, "process", "shm", n, pin, "bytes_per_s");
+        double q = med(r, "process", "pipe", n, pin, "bytes_per_s");
+        if (isnan(s) || isnan(q))
+            continue;
+        any = 1;
+        if (s <= q)
+            break;
+        from = n;
+    }
+    if (!any)
+        return;
+    char b[32], name[64];
+    snprintf(name, sizeof(name), "%s/shm_beats_pipe_from_bytes", pin);
+    if (from < 0) {
+        fprintf(out, "  %-8s shared memory does not beat the pipe at the largest size measured\n",
+                pin);
+        cb_exp_fact(x, name, NAN, "B", NAN, "%s: the shm ring never beats the pipe here", pin);
+        return;
+    }
+    fprintf(out, "  %-8s shared memory beats a pipe from %s on (stream bandwidth, medians)\n", pin,
+            size_str(from, b, sizeof(b)));
+    cb_exp_fact(x, name, (double)from, "B", NAN,
+                "%s: the shm ring's stream beats the pipe's from %s messages on", pin,
+                size_str(from, b, sizeof(b)));
+}
+
+/* mechanism a's metric over b's at size n, per repetition, in words. */
+static void verdict_ratio(cb_exp_t *x, const cb_results_t *r, const char *pin, const char *ea,
+                          const char *a, const char *eb, const char *b, long n, const char *metric,
+                          const char *what, FILE *out)
+{
+    double m, lo, hi;
+    cb_select_t qa = {ea, a, pin, metric, 0, n}, qb = {eb, b, pin, metric, 0, n};
+    size_t k = rep_ratio(r, &qa, &qb, &m, &lo, &hi);
+    if (!k)
+        return;
+    char sz[32], name[96];
+    fprintf(out, "  %-8s %s at %s: %.2fx (%.2f-%.2f over %zu repetitions)\n", pin, what,
+            size_str(n, sz, sizeof(sz)), m, lo, hi, k);
+    snprintf(name, sizeof(name), "%s/%s_over_%s/%ld/%s", pin, a, b, n, metric);
+    cb_exp_fact(x, name, m, "x", NAN, "%s: %s at %s: %.2fx (%.2f-%.2f)", pin, what, sz, m, lo, hi);
+}
+
+static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const params_t *p = x->params;
+    fprintf(out, "\nMoving data (stream bandwidth unless said; ratios per repetition):\n");
+    for (size_t i = 0; i < 3; i++) {
+        const char *pin = verdict_pins[i];
+        verdict_shm(x, r, pin, out);
+        for (size_t k = 0; k < p->msg_bytes.n; k++) {
+            long n = p->msg_bytes.v[k];
+            if (n == 65536)
+                verdict_ratio(x, r, pin, "process", "pipe", "process", "dd", n, "bytes_per_s",
+                              "pipe over dd | dd", out);
+            if (n == (1L << 20))
+                verdict_ratio(x, r, pin, "process", "shm", "process", "pipe", n, "bytes_per_s",
+                              "shm ring over pipe", out);
+            if (n == 64) {
+                /* A message's cost: the inverse of the rate, so queue's
+                 * rate over mp_queue's. */
+                verdict_ratio(
+                    x, r, pin, "py_thread", "queue", "py_process", "mp_queue", n, "msgs_per_s",
+                    "a multiprocessing.Queue message's cost over a queue.Queue one's", out);
+                verdict_ratio(x, r, pin, "py_process", "mp_queue", "py_thread", "queue", n,
+                              "us_per_roundtrip",
+                              "a multiprocessing.Queue round trip over a queue.Queue one's", out);
+            }
+        }
+        double rt = med(r, "process", "pipe", 64, pin, "us_per_roundtrip");
+        if (!isnan(rt)) {
+            char name[64];
+            fprintf(out, "  %-8s pipe round trip at 64 B: %.2f us (median)\n", pin, rt);
+            snprintf(name, sizeof(name), "%s/pipe/64/us_per_roundtrip", pin);
+            cb_exp_fact(x, name, rt, "us", NAN, "%s: pipe round trip at 64 B: %.2f us", pin, rt);
+        }
+    }
+}
+
+static const cb_experiment_def_t ipc = {
+    .name = "ipc",
+    .summary = "Moving data between two threads (bounded queue, SPSC ring) and between two "
+               "processes (pipe, socketpair, shared-memory ring, POSIX message queue; dd | dd as "
+               "the reference): one-way stream bandwidth and ping-pong round trip per message "
+               "size, every byte checked, the partner on the same PU and across PUs. tasks: the "
+               "message size in bytes.",
+    CB_FLAG_TABLE(flags),
+    .params_size = sizeof(params_t),
+    .ctx_size = sizeof(cb_ipc_cfg_t),
+    .executors = {.names_fn = executor_names},
+    .workloads = {.names_fn = workload_names},
+    .quick_reps = 3,
+    .worker_counts = cb_exp_workers_one,
+    .variants = variants,
+    .prepare = prepare,
+    .build = build,
+    .per_rep = per_rep,
+    .per_rep_rows = per_rep_rows,
+    .verdict = verdict,
+    .finish = finish,
+};
+CB_EXPERIMENT_MAIN(ipc)
