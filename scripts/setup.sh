@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the harness needs on Debian 12 / Ubuntu, and only what is
 # missing: Bazel 4 (bazel-bootstrap), hwloc, jansson (the exports' JSON),
-# GoogleTest sources, gnuplot, python3 (with numpy and scipy). Idempotent: a second run installs nothing and prints one line.
+# GoogleTest sources, gnuplot, python3 (with numpy and scipy), and the
+# libraries of the peer executors and echo's libuv server (oneTBB, GLib,
+# libuv; OpenMP comes with gcc). Idempotent: a second run installs nothing and prints one line.
 set -euo pipefail
 
-# package -> a file that shows it is installed
+# package -> a file that shows it is installed (a glob: the first match
+# counts)
 declare -A need=(
   [bazel-bootstrap]=/usr/bin/bazel
   [libhwloc-dev]=/usr/include/hwloc.h
@@ -22,10 +25,15 @@ declare -A need=(
   [python3-scipy]=/usr/lib/python3/dist-packages/scipy/__init__.py
   [gcc]=/usr/bin/gcc
   [g++]=/usr/bin/g++
+  # The library executors (lib/exec: tbb, gthreadpool, uv_pool; openmp is
+  # gcc's libgomp) and echo's libuv server.
+  [libtbb-dev]=/usr/include/oneapi/tbb/task_group.h
+  [libglib2.0-dev]=/usr/include/glib-2.0/glib.h
+  [libuv1-dev]=/usr/include/uv.h
 )
 missing=()
 for pkg in "${!need[@]}"; do
-  [ -e "${need[$pkg]}" ] || missing+=("$pkg")
+  compgen -G "${need[$pkg]}" >/dev/null || missing+=("$pkg")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: everything is installed"
