@@ -2,8 +2,8 @@
 # Installs what the harness needs on Debian 12 / Ubuntu, and only what is
 # missing: Bazel 4 (bazel-bootstrap), hwloc, jansson (the exports' JSON),
 # GoogleTest sources, gnuplot, python3 (with numpy and scipy), and the
-# libraries of the peer executors and echo's libuv server (oneTBB, GLib,
-# libuv; OpenMP comes with gcc). Idempotent: a second run installs nothing and prints one line.
+# libraries of the peer executors, echo's libuv server and switch's
+# fcontext (oneTBB, GLib, libuv, Boost.Context; OpenMP comes with gcc). Idempotent: a second run installs nothing and prints one line.
 set -euo pipefail
 
 # package -> a file that shows it is installed (a glob: the first match
@@ -26,10 +26,11 @@ declare -A need=(
   [gcc]=/usr/bin/gcc
   [g++]=/usr/bin/g++
   # The library executors (lib/exec: tbb, gthreadpool, uv_pool; openmp is
-  # gcc's libgomp) and echo's libuv server.
+  # gcc's libgomp), echo's libuv server and switch's fcontext.
   [libtbb-dev]=/usr/include/oneapi/tbb/task_group.h
   [libglib2.0-dev]=/usr/include/glib-2.0/glib.h
   [libuv1-dev]=/usr/include/uv.h
+  [libboost-context-dev]='/usr/lib/*/libboost_context.so'
 )
 missing=()
 for pkg in "${!need[@]}"; do
