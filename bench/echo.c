@@ -217,6 +217,37 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
 }
 
+/* Our one-thread loops against libuv's, the library a C server would use
+ * for the same shape: the requests/s ratio at each count. */
+static void versus_libuv(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    const char *uv = cb_echo_model_name(CB_ECHO_LIBUV);
+    const cb_echo_model_t ours[] = {CB_ECHO_EPOLL, CB_ECHO_COROUTINE};
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+        const char *ev = cb_echo_model_name(ours[i]);
+        int both = 0;
+        for (size_t k = 0; k < cl->n; k++) {
+            double a = med(r, ev, cl->v[k], "req_per_s"), b = med(r, uv, cl->v[k], "req_per_s");
+            if (isnan(a) || isnan(b))
+                continue;
+            if (!both++)
+                fprintf(out, "\n%s vs %s:\n", ev, uv);
+            fprintf(out, "  %5ld conns: %.2fx %s's req/s\n", cl->v[k], a / b, uv);
+            char name[96];
+            snprintf(name, sizeof(name), "%s/c%ld/req_per_s_over_%s", ev, cl->v[k], uv);
+            cb_exp_fact(x, name, a / b, "x", NAN, "%s at %ld connections: %.2fx %s's requests/s",
+                        ev, cl->v[k], a / b, uv);
+        }
+    }
+}
+
+static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    verdict(x, r, out);
+    versus_libuv(x, r, out);
+}
+
 static const cb_experiment_def_t echo = {
     .name = "echo",
     .summary = "TCP echo servers on every server model (see --list) under a closed-loop "
@@ -230,6 +261,6 @@ static const cb_experiment_def_t echo = {
     .prepare = prepare,
     .variants = variants,
     .build = build,
-    .verdict = verdict,
+    .verdict = verdict_all,
 };
 CB_EXPERIMENT_MAIN(echo)

@@ -28,6 +28,9 @@
  *                 connection on the sched.h scheduler (cb_sched_wait_fd).
  *   hybrid        W pinned processes, each with its own SO_REUSEPORT listening
  *                 socket on the same port and a coroutine per connection.
+ *   libuv         one process, one pinned thread running libuv's loop, in the
+ *                 shape of libuv's guide's echo server (uv_listen, uv_accept,
+ *                 uv_read_start, uv_write; echo_libuv.c).
  * All sockets are TCP_NODELAY on 127.0.0.1. */
 
 #include <stddef.h>
@@ -47,6 +50,7 @@ typedef enum cb_echo_model {
     CB_ECHO_EPOLL,
     CB_ECHO_COROUTINE,
     CB_ECHO_HYBRID,
+    CB_ECHO_LIBUV,
     CB_ECHO_NMODELS,
 } cb_echo_model_t;
 
@@ -61,7 +65,7 @@ int cb_echo_model_parse(const char *name);
 /* 1 when the model runs W workers (thread_pool, process_pool, hybrid). */
 int cb_echo_model_pooled(cb_echo_model_t m);
 /* 1 when the model serves every connection from one thread's event loop
- * (epoll, coroutine): the models E10/E11 hold against thread. */
+ * (epoll, coroutine, libuv): the models E10/E11 hold against thread. */
 int cb_echo_model_one_loop(cb_echo_model_t m);
 
 /* ---- servers ---- */

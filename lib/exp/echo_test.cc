@@ -282,7 +282,8 @@ TEST(Echo, PinnedModelsEcho)
 
 TEST(Echo, ModelNames)
 {
-    const char *want[] = {"thread", "thread_pool", "process_pool", "epoll", "coroutine", "hybrid"};
+    const char *want[] = {"thread",    "thread_pool", "process_pool", "epoll",
+                          "coroutine", "hybrid",      "libuv"};
     for (int i = 0; i < CB_ECHO_NMODELS; i++) {
         EXPECT_STREQ(cb_echo_model_name((cb_echo_model_t)i), want[i]);
         EXPECT_EQ(cb_echo_model_parse(want[i]), i);
@@ -319,6 +320,7 @@ TEST(Echo, ModelAxisAndServeFlag)
         EXPECT_NE(strstr(err, cb_echo_model_name((cb_echo_model_t)i)), nullptr) << err;
     EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_EPOLL));
     EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_COROUTINE));
+    EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_LIBUV));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_THREAD));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_HYBRID));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_NMODELS));
