@@ -19,9 +19,10 @@ static_assert(offsetof(bcd::transfer_t, fctx) == offsetof(cb_fctx_transfer_t, fc
               "transfer layout");
 static_assert(offsetof(bcd::transfer_t, data) == offsetof(cb_fctx_transfer_t, data),
               "transfer layout");
-static_assert(std::is_same_v<bcd::fcontext_t, void *>, "fcontext_t");
-/* coro.c's `cb_fctx_transfer_t jump_fcontext(void *to, void *vp)`. */
-static_assert(std::is_same_v<decltype(bcd::jump_fcontext), bcd::transfer_t(void *, void *)>,
+static_assert(std::is_same<bcd::fcontext_t, void *>::value, "fcontext_t");
+/* coro.c's `cb_fctx_transfer_t jump_fcontext(void *to, void *vp)`. C++11:
+ * a project that uses the harness may compile with the default standard. */
+static_assert(std::is_same<decltype(bcd::jump_fcontext), bcd::transfer_t(void *, void *)>::value,
               "jump_fcontext's signature");
 
 static void entry(bcd::transfer_t t)

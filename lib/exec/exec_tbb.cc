@@ -24,7 +24,7 @@
 
 #include <cerrno>
 #include <new>
-#include <optional>
+#include <memory>
 
 #include <pthread.h>
 #include <sched.h>
@@ -65,12 +65,14 @@ class Pinner final : public tbb::task_scheduler_observer
     cb_peer_pin_t *pin_;
 };
 
+/* C++11 (a project that uses the harness may compile with the
+ * compiler's default standard): unique_ptr where optional would do. */
 struct TbbExec {
     /* Taken first, released last: finalize waits for the workers. */
     tbb::task_scheduler_handle handle{tbb::attach{}};
-    std::optional<tbb::global_control> workers;
-    std::optional<tbb::task_arena> arena;
-    std::optional<Pinner> pinner;
+    std::unique_ptr<tbb::global_control> workers;
+    std::unique_ptr<tbb::task_arena> arena;
+    std::unique_ptr<Pinner> pinner;
     cb_exec_caller_pin_t caller{};
     cb_peer_pin_t pin{};
     cb_gil_t *gil = nullptr;
@@ -132,10 +134,11 @@ int tbb_open(const cb_exec_cfg_t *cfg, void **state)
         if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
             throw rc;
         cb_peer_pin_init(&x->pin, cfg);
-        x->workers.emplace(tbb::global_control::max_allowed_parallelism, (size_t)cfg->workers);
-        x->arena.emplace(cfg->workers);
+        x->workers.reset(new tbb::global_control(tbb::global_control::max_allowed_parallelism,
+                                                 (size_t)cfg->workers));
+        x->arena.reset(new tbb::task_arena(cfg->workers));
         x->arena->initialize();
-        x->pinner.emplace(*x->arena, &x->pin);
+        x->pinner.reset(new Pinner(*x->arena, &x->pin));
     } catch (int err) {
         rc = err;
     } catch (const std::bad_alloc &) {
