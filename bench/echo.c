@@ -17,7 +17,14 @@
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
  * until SIGINT or SIGTERM, for nc / socat; without --port, or with --port 0,
  * the kernel picks the port, and the "listening on 127.0.0.1:PORT" line
- * says which. */
+ * says which.
+ *
+ * `echo --connect HOST:PORT` runs the load alone against an outside echo
+ * server (the user's): rows with executor `external` (workers 0: not ours
+ * to know), the same sweep over --connections, no server CPU. A probe
+ * first (one message, bounded by --timeout, at most 5 s) finds out whether
+ * anything echoes there; when not, one line says why and every row is an
+ * error with that reason (exit 3). */
 
 #include <math.h>
 #include <stdio.h>
@@ -29,8 +36,23 @@
 typedef struct params {
     cb_long_list_t connections;
     long msg_bytes, duration_ms, port;
-    int serve; /* model + 1; 0: no --serve */
+    int serve;                /* model + 1; 0: no --serve */
+    cb_echo_target_t connect; /* host "": no --connect */
 } params_t;
+
+static int connect_parse(void *field, const char *arg, char *err, size_t errlen)
+{
+    return cb_echo_target_parse(arg, field, err, errlen);
+}
+
+static void connect_format(const void *field, char *buf, size_t len)
+{
+    const cb_echo_target_t *t = field;
+    if (t->host[0])
+        snprintf(buf, len, strchr(t->host, ':') ? "[%s]:%s" : "%s:%s", t->host, t->port);
+    else
+        snprintf(buf, len, "%s", "");
+}
 
 static const cb_flag_t flags[] = {
     CB_FLAG_LIST(params_t, connections, "connections", "LIST", 1, 100000, "1,10,100,1000", NULL,
@@ -44,7 +66,35 @@ static const cb_flag_t flags[] = {
     CB_FLAG_LONG(params_t, port, "port", "N", 0, 65535, NAN, NAN,
                  "with --serve: listen on this port (0, the default: one the kernel picks; "
                  "the line printed says which)"),
+    CB_FLAG_CUSTOM(params_t, connect, "connect", "HOST:PORT", connect_parse, connect_format,
+                   "run the load alone against the echo server at HOST:PORT (executor external)"),
 };
+
+/* The outside server of --connect, once probed (prepare). */
+static cb_echo_outside_t outside;
+
+static const char *const external = "external";
+
+/* The models, then the outside server, which runs only with --connect and
+ * then alone. */
+static size_t executor_names(const cb_name_t **out)
+{
+    static cb_name_t tab[CB_ECHO_NMODELS + 1];
+    const cb_name_t *models;
+    size_t n = cb_echo_model_names(&models);
+    for (size_t i = 0; i < n; i++)
+        tab[i] = models[i];
+    tab[n] = (cb_name_t){
+        external, "the echo server given by --connect HOST:PORT (yours; only with --connect)", NULL,
+        0};
+    *out = tab;
+    return n + 1;
+}
+
+static int is_default_executor(const char *name)
+{
+    return (strcmp(name, external) == 0) == (outside.target.host[0] != '\0');
+}
 
 static const cb_name_t workloads[] = {
     {"echo", "each connection sends --msg-bytes and waits for the echo, closed-loop", NULL, 0},
@@ -53,6 +103,37 @@ static const cb_name_t workloads[] = {
 static uint64_t duration_ns(const params_t *p)
 {
     return (uint64_t)p->duration_ms * 1000000ull;
+}
+
+/* --connect: the probe, its one line when nothing echoes there, and the
+ * address in meta. Returns -1 to go on or an exit status. */
+static int prepare_connect(cb_exp_t *x, params_t *p)
+{
+    if (p->serve) {
+        fprintf(stderr, "echo: --connect and --serve: one or the other (a client or a server)\n");
+        return CB_EXIT_USAGE;
+    }
+    for (char **e = x->opts.executors; e && *e; e++)
+        if (strcmp(*e, external) != 0) {
+            fprintf(stderr,
+                    "echo: --connect measures the server at %s:%s alone: leave out "
+                    "--executors %s\n",
+                    p->connect.host, p->connect.port, *e);
+            return CB_EXIT_USAGE;
+        }
+    outside.target = p->connect;
+    double t = x->opts.timeout_s > 0 && x->opts.timeout_s < 5 ? x->opts.timeout_s : 5;
+    if (cb_echo_bench_probe(&outside, (size_t)p->msg_bytes, t) < 0) {
+        fprintf(stderr, "echo: could not run: the probe of --connect did not start\n");
+        return CB_EXIT_NORUN;
+    }
+    char arg[300];
+    connect_format(&p->connect, arg, sizeof(arg));
+    if (!outside.ok)
+        fprintf(stderr, "echo: --connect %s: %s\n", arg, outside.why);
+    if (cb_exp_meta(x, "connect_address", "%s", outside.ok ? outside.shown : "") < 0)
+        return CB_EXIT_NORUN;
+    return -1;
 }
 
 static int prepare(cb_exp_t *x)
@@ -66,6 +147,11 @@ static int prepare(cb_exp_t *x)
     }
     /* 1000 connections hold 2000 sockets (both ends live in this run). */
     long nofile = cb_echo_raise_nofile();
+    if (p->connect.host[0]) {
+        int rc = prepare_connect(x, p);
+        if (rc >= 0)
+            return rc;
+    }
     if (p->serve)
         return cb_echo_bench_serve(x, (cb_echo_model_t)(p->serve - 1), (int)p->port);
     if (x->opts.tasks) /* one count instead of the list */
@@ -94,10 +180,52 @@ static size_t variants(cb_exp_t *x)
     return ((const params_t *)x->params)->connections.n;
 }
 
+/* The outside server: one row per connection count, the client pinned as
+ * for any model. */
+static int build_outside(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    cb_echo_bench_t *c = cfg->ctx;
+    if (!outside.target.host[0]) {
+        fprintf(stderr, "echo: executor external: give the server with --connect HOST:PORT\n");
+        return CB_EXIT_USAGE;
+    }
+    if (pt->wi > 0)
+        return CB_BUILD_SKIP;
+    *c = (cb_echo_bench_t){
+        .conns = (int)p->connections.v[pt->variant],
+        .workers = 0,
+        .msg_bytes = (size_t)p->msg_bytes,
+        .topo = x->topo,
+        .warmup_ns = cb_echo_bench_warmup_ns(duration_ns(p)),
+        .duration_ns = duration_ns(p),
+        .outside = &outside,
+    };
+    if (cb_echo_bench_pin(x, pt->pin, 1, c) != 0)
+        return CB_EXIT_USAGE;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, 0, c->conns, pt->pin->name},
+        .metrics = cb_echo_bench_outside_metrics,
+        .nmetrics = (int)cb_echo_bench_outside_nmetrics,
+        .measure = cb_echo_bench_measure,
+        .ctx = c,
+    };
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
     cb_echo_bench_t *c = cfg->ctx;
+    if (strcmp(pt->executor, external) == 0)
+        return build_outside(x, pt, cfg);
+    if (outside.target.host[0]) {
+        fprintf(stderr,
+                "echo: --connect measures the server at %s:%s alone: leave out "
+                "--executors %s\n",
+                outside.target.host, outside.target.port, pt->executor);
+        return CB_EXIT_USAGE;
+    }
     cb_echo_model_t mdl = (cb_echo_model_t)cb_echo_model_parse(pt->executor);
     int pooled = cb_echo_model_pooled(mdl), thread = mdl == CB_ECHO_THREAD;
     if (!pooled && pt->wi > 0)
@@ -220,19 +348,84 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
 }
 
+/* Our one-thread loops against libuv's, the library a C server would use
+ * for the same shape: the requests/s ratio at each count. */
+static void versus_libuv(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    const char *uv = cb_echo_model_name(CB_ECHO_LIBUV);
+    const cb_echo_model_t ours[] = {CB_ECHO_EPOLL, CB_ECHO_COROUTINE};
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+        const char *ev = cb_echo_model_name(ours[i]);
+        int both = 0;
+        for (size_t k = 0; k < cl->n; k++) {
+            double a = med(r, ev, cl->v[k], "req_per_s"), b = med(r, uv, cl->v[k], "req_per_s");
+            if (isnan(a) || isnan(b))
+                continue;
+            if (!both++)
+                fprintf(out, "\n%s vs %s:\n", ev, uv);
+            fprintf(out, "  %5ld conns: %.2fx %s's req/s\n", cl->v[k], a / b, uv);
+            char name[96];
+            snprintf(name, sizeof(name), "%s/c%ld/req_per_s_over_%s", ev, cl->v[k], uv);
+            cb_exp_fact(x, name, a / b, "x", NAN, "%s at %ld connections: %.2fx %s's requests/s",
+                        ev, cl->v[k], a / b, uv);
+        }
+    }
+}
+
+/* --connect: the figures per count, and one line on stderr naming the
+ * first failure the load met (the probe's failure was said before the
+ * run). */
+static void verdict_outside(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    char arg[300];
+    connect_format(&outside.target, arg, sizeof(arg));
+    fprintf(out, "\nThe echo server at %s (medians; '-' = not served, see the status column):\n",
+            arg);
+    fprintf(out, "%6s %12s %10s %10s\n", "conns", "req/s", "p50 us", "p99 us");
+    for (size_t k = 0; k < cl->n; k++) {
+        double q = med(r, external, cl->v[k], "req_per_s");
+        if (isnan(q))
+            fprintf(out, "%6ld %12s %10s %10s\n", cl->v[k], "-", "-", "-");
+        else
+            fprintf(out, "%6ld %12.0f %10.1f %10.1f\n", cl->v[k], q,
+                    med(r, external, cl->v[k], "p50_us"), med(r, external, cl->v[k], "p99_us"));
+    }
+    for (size_t i = 0; outside.ok && i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        if (s->status != CB_OK && s->status != CB_SKIPPED &&
+            strcmp(s->key.executor, external) == 0) {
+            fprintf(stderr, "echo: --connect %s: %ld connections: %s\n", arg, s->key.tasks,
+                    s->detail && s->detail[0] ? s->detail : cb_status_name(s->status));
+            break;
+        }
+    }
+}
+
+static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    if (outside.target.host[0]) {
+        verdict_outside(x, r, out);
+        return;
+    }
+    verdict(x, r, out);
+    versus_libuv(x, r, out);
+}
+
 static const cb_experiment_def_t echo = {
     .name = "echo",
     .summary = "TCP echo servers on every server model (see --list) under a closed-loop "
-               "loopback load.",
+               "loopback load; --connect HOST:PORT: the load alone against your server.",
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_echo_bench_t),
-    .executors = {.names_fn = cb_echo_model_names},
+    .executors = {.names_fn = executor_names, .is_default = is_default_executor},
     .workloads = {.names = workloads, .n = sizeof(workloads) / sizeof(workloads[0])},
     .quick_reps = 3,
     .prepare = prepare,
     .variants = variants,
     .build = build,
-    .verdict = verdict,
+    .verdict = verdict_all,
 };
 CB_EXPERIMENT_MAIN(echo)

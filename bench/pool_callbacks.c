@@ -9,7 +9,9 @@
  * blocked_callback: more tasks than workers, and one callback blocks for a
  * long time. On the process pool every other result waits behind it (the
  * tutorials' "the whole pool blocks"); on the thread pool only its worker
- * is held. */
+ * is held. Executors from the registry with callbacks: also uv_pool, whose
+ * after_work_cb runs on the loop (calling) thread, as the process pool's
+ * callbacks run in the parent. */
 
 #include <errno.h>
 #include <math.h>
@@ -82,7 +84,7 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
     if (where != x->cfg.tasks) {
         m->status = CB_ERROR;
         snprintf(m->detail, sizeof(m->detail), "%zu of %zu callbacks ran in the %s", where,
-                 x->cfg.tasks, thread_pool ? "task's thread" : "parent");
+                 x->cfg.tasks, thread_pool ? "task's thread" : "calling thread");
     }
     return 0;
 }
@@ -132,7 +134,8 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     double pw = median_of(r, "process_pool", "callbacks", "wall_s");
     double tc = median_of(r, "thread_pool", "callbacks", "callbacks_s");
     double pc = median_of(r, "process_pool", "callbacks", "callbacks_s");
-    if (!isnan(tw) || !isnan(pw))
+    double uw = median_of(r, "uv_pool", "callbacks", "wall_s");
+    if (!isnan(tw) || !isnan(pw) || !isnan(uw))
         fprintf(out, "\nE8: %ld tasks of %.0f ms, each with a %.0f ms callback, %ld workers:\n",
                 v->tasks_cb, p->task_ms, p->callback_ms, v->workers);
     if (!isnan(tw))
@@ -145,6 +148,11 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "  process_pool %.3f s: callbacks run in the parent, one at a time (%.2f "
                 "task + callback times)\n",
                 pw, pw * 1e3 / (p->task_ms + p->callback_ms));
+    if (!isnan(uw))
+        fprintf(out,
+                "  uv_pool      %.3f s: libuv's after_work_cb on the loop thread, one at a time "
+                "(%.2f task + callback times)\n",
+                uw, uw * 1e3 / (p->task_ms + p->callback_ms));
     if (!isnan(tw) && !isnan(pw)) {
         cb_exp_fact(x, "callbacks/process_pool_over_thread_pool", pw / tw, "x", 30.0 / 20.0,
                     "the process pool took %.2fx the thread pool's time for 2 tasks with slow "
@@ -163,7 +171,8 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 pw / tw, pc, tc, pc / tc, pc / tc >= 1.8 ? "at least" : "below");
     tw = median_of(r, "thread_pool", "blocked_callback", "result_wait_s");
     pw = median_of(r, "process_pool", "blocked_callback", "result_wait_s");
-    if (!isnan(tw) || !isnan(pw))
+    uw = median_of(r, "uv_pool", "blocked_callback", "result_wait_s");
+    if (!isnan(tw) || !isnan(pw) || !isnan(uw))
         fprintf(out,
                 "\nblocked_callback: %ld tasks of %.0f ms on %ld workers, one callback "
                 "blocks %.0f ms; the longest any other finished task waited for its "
@@ -181,6 +190,11 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "  process_pool %.3f s (every result waits behind the blocked callback in "
                 "the parent)\n",
                 pw);
+    if (!isnan(uw))
+        fprintf(out,
+                "  uv_pool      %.3f s (every result waits behind the blocked callback on "
+                "the loop thread)\n",
+                uw);
 }
 
 static const cb_experiment_def_t pool_callbacks = {

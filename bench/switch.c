@@ -1,10 +1,10 @@
 /* switch: experiment E9. What one switch between two units of work costs:
  * pipe and futex ping-pong between two threads and between two processes,
  * on the same PU (every hand-over is a context switch on that PU) and across
- * PUs (a cross-CPU wake-up), and a coroutine switch with our assembly switch
- * and with glibc's swapcontext. Metrics: us_per_roundtrip (A -> B -> A) and
- * ns_per_switch (half a round trip: one hand-over), the unit perf bench sched
- * pipe's usecs/op corresponds to being the round trip.
+ * PUs (a cross-CPU wake-up), and a coroutine switch with our assembly switch,
+ * with glibc's swapcontext and with Boost.Context's fcontext. Metrics: us_per_roundtrip (A -> B ->
+ * A) and ns_per_switch (half a round trip: one hand-over), the unit perf bench sched pipe's
+ * usecs/op corresponds to being the round trip.
  *
  * The executors are the registry's that start one unit per task (thread,
  * process, coroutine); the mechanisms are lib/exp/switch_mech's table. */
@@ -92,26 +92,27 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 
 /* The cost ratios CI gates on (metric `relative`, lower is better), each
  * measured in one repetition: our assembly switch over glibc's
- * swapcontext. */
+ * swapcontext and over Boost.Context's fcontext. */
 static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
 {
     if (rep < 0)
         return 0;
     const char *pin = x->opts.pin == CB_PIN_NONE ? "none" : "same_pu";
     int rc = 0;
-    for (size_t i = 0; i < cb_switch_mech_count && rc == 0; i++) {
-        const cb_switch_mech_t *m = &cb_switch_mechs[i];
-        for (size_t k = 0; m->gate_over && k < cb_executor_count && rc == 0; k++) {
+    for (size_t i = 0; i < cb_switch_mech_count * 2 && rc == 0; i++) {
+        const cb_switch_mech_t *m = &cb_switch_mechs[i / 2];
+        const char *over = m->gate_over[i % 2];
+        for (size_t k = 0; over && k < cb_executor_count && rc == 0; k++) {
             const cb_executor_t *e = cb_executors[k];
             if (!e->unit || e->pool || !cb_switch_mech_fits(m, e->unit))
                 continue;
             double a = cb_results_value(r, rep, e->name, m->name, pin, "ns_per_switch");
-            double u = cb_results_value(r, rep, e->name, m->gate_over, pin, "ns_per_switch");
+            double u = cb_results_value(r, rep, e->name, over, pin, "ns_per_switch");
             if (isnan(a) || isnan(u) || !(u > 0))
                 continue;
             char wl[64], detail[96];
-            snprintf(wl, sizeof(wl), "%s_vs_%s", m->name, m->gate_over);
-            snprintf(detail, sizeof(detail), "%s switch over %s", m->name, m->gate_over);
+            snprintf(wl, sizeof(wl), "%s_vs_%s", m->name, over);
+            snprintf(detail, sizeof(detail), "%s switch over %s", m->name, over);
             cb_sample_t s = {
                 .key = {"switch", e->name, wl, 1, 1, pin},
                 .rep = rep,
@@ -130,7 +131,7 @@ static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
 static const cb_experiment_def_t sw = {
     .name = "switch",
     .summary = "Cost of one switch: pipe and futex ping-pong between threads and between "
-               "processes (same PU, across PUs), coroutine switch (asm, ucontext).",
+               "processes (same PU, across PUs), coroutine switch (asm, ucontext, fcontext).",
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_switch_cfg_t),

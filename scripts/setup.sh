@@ -2,18 +2,20 @@
 # Installs what the harness needs on Debian 12 / Ubuntu, and only what is
 # missing: Bazel 4 (bazel-bootstrap), hwloc, jansson (the exports' JSON),
 # GoogleTest sources, gnuplot, python3 with numpy and scipy (Google
-# Benchmark's compare.py) and yaml (the workflow's test), and buildifier
-# (the BUILD files' format and lint, from npm's @bazel/buildifier, which
-# ships the binaries in its tarball; npm comes from Debian when it is not
-# already there). Idempotent: a second run installs nothing and prints one
-# line.
+# Benchmark's compare.py) and yaml (the workflow's test), buildifier (the
+# BUILD files' format and lint, from npm's @bazel/buildifier, which ships the
+# binaries in its tarball; npm comes from Debian when it is not already
+# there), and the libraries of the peer executors, echo's libuv server and
+# switch's fcontext (oneTBB, GLib, libuv, Boost.Context; OpenMP comes with
+# gcc). Idempotent: a second run installs nothing and prints one line.
 set -euo pipefail
 
 # The version .ci/run checks the BUILD files with (lint warnings differ
 # between versions): change it here, then run scripts/buildifier.sh --fix.
 buildifier_version=8.2.1
 
-# package -> a file that shows it is installed
+# package -> a file that shows it is installed (a glob: the first match
+# counts)
 declare -A need=(
   [bazel-bootstrap]=/usr/bin/bazel
   [libhwloc-dev]=/usr/include/hwloc.h
@@ -33,10 +35,16 @@ declare -A need=(
   [python3-yaml]=/usr/lib/python3/dist-packages/yaml/__init__.py
   [gcc]=/usr/bin/gcc
   [g++]=/usr/bin/g++
+  # The library executors (lib/exec: tbb, gthreadpool, uv_pool; openmp is
+  # gcc's libgomp), echo's libuv server and switch's fcontext.
+  [libtbb-dev]=/usr/include/oneapi/tbb/task_group.h
+  [libglib2.0-dev]=/usr/include/glib-2.0/glib.h
+  [libuv1-dev]=/usr/include/uv.h
+  [libboost-context-dev]='/usr/lib/*/libboost_context.so'
 )
 missing=()
 for pkg in "${!need[@]}"; do
-  [ -e "${need[$pkg]}" ] || missing+=("$pkg")
+  compgen -G "${need[$pkg]}" >/dev/null || missing+=("$pkg")
 done
 have_buildifier() {
   command -v buildifier >/dev/null 2>&1 &&

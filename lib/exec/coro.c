@@ -11,6 +11,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/counters.h"
+#include "lib/exec/coro_fcontext_internal.h"
 
 /* AddressSanitizer keeps its own idea of which stack the thread is on; every
  * switch must be announced to it (start before, finish after), or it reports
@@ -97,7 +98,9 @@ struct cb_coro {
     struct stack_slab *slab; /* the slab the stack came from, NULL: own mapping */
     char *stack_lo;
     size_t stack_len;
-    ucontext_t *uc; /* UCONTEXT only: uc[0] this coroutine, uc[1] its resumer */
+    ucontext_t *uc;    /* UCONTEXT only: uc[0] this coroutine, uc[1] its resumer */
+    void *fctx;        /* FCONTEXT only: this coroutine, while it is suspended */
+    void *caller_fctx; /* ... its resumer, while it runs */
     /* Used only under ASan / TSan, kept always so the code has one shape. */
     void *fake_stack;          /* ASan's fake frames of this coroutine */
     void *caller_fake_stack;   /* ... of the resumer */
@@ -178,6 +181,16 @@ static inline void coro_switch(cb_coro_t *c, int into)
         return;
     }
 #endif
+    if (c->impl == CB_CORO_FCONTEXT) {
+        /* A jump returns when the other side jumps back, with the context
+         * it left: the coroutine's suspension point after a resume, the
+         * resumer's after a yield. */
+        if (into)
+            c->fctx = jump_fcontext(c->fctx, c).fctx;
+        else
+            c->caller_fctx = jump_fcontext(c->caller_fctx, NULL).fctx;
+        return;
+    }
     if (swapcontext(&c->uc[into ? 1 : 0], &c->uc[into ? 0 : 1]) != 0)
         abort();
 }
@@ -250,6 +263,15 @@ static void coro_main_asm(void *c)
 }
 #endif
 
+/* The first jump into an fcontext coroutine lands here, with the resumer's
+ * context and the coroutine. */
+void cb_coro_fctx_entry(cb_fctx_transfer_t t)
+{
+    cb_coro_t *c = t.data;
+    c->caller_fctx = t.fctx;
+    coro_main(c);
+}
+
 /* Points the coroutine's saved context at the start of coro_main. */
 static int coro_arm(cb_coro_t *c)
 {
@@ -279,7 +301,12 @@ static int coro_arm(cb_coro_t *c)
         return 0;
     }
 #endif
-    (void)top;
+    if (c->impl == CB_CORO_FCONTEXT) {
+        /* Boost aligns the top itself and puts the entry's frame below it;
+         * it saves its creator's floating-point control state there too. */
+        c->fctx = cb_fctx_make(top, c->stack_len);
+        return 0;
+    }
     if (getcontext(&c->uc[0]) != 0)
         return -errno;
     c->uc[0].uc_stack.ss_sp = c->stack_lo;
@@ -433,7 +460,8 @@ cb_coro_t *cb_coro_create(cb_coro_impl_t impl, size_t stack_size, cb_coro_fn_t f
     cb_coro_t *c = NULL;
     long page = sysconf(_SC_PAGESIZE);
 
-    if (!fn || page <= 0 || (impl != CB_CORO_ASM && impl != CB_CORO_UCONTEXT)) {
+    if (!fn || page <= 0 ||
+        (impl != CB_CORO_ASM && impl != CB_CORO_UCONTEXT && impl != CB_CORO_FCONTEXT)) {
         rc = -EINVAL;
         goto err;
     }

@@ -3,9 +3,11 @@
 
 /* Stackful coroutines on one thread.
  *
- * Two switch implementations: our own x86-64 assembly switch (coro_switch_x86_64.S;
- * on other architectures it is unavailable and ucontext is used) and glibc's
- * swapcontext. Stacks are mmap'ed with a guard page below them.
+ * Three switch implementations: our own x86-64 assembly switch (coro_switch_x86_64.S;
+ * on other architectures it is unavailable and ucontext is used), glibc's
+ * swapcontext, and Boost.Context's fcontext (jump_fcontext, the switch
+ * under Boost.Coroutine2 and Boost.Fiber), the peer our switch is measured
+ * against. Stacks are mmap'ed with a guard page below them.
  *
  * A coroutine is resumed by whoever holds it (a scheduler, or a test) and
  * yields back to that resumer. Not thread-safe: a coroutine lives and dies
@@ -21,6 +23,7 @@ extern "C" {
 typedef enum {
     CB_CORO_ASM = 0,
     CB_CORO_UCONTEXT,
+    CB_CORO_FCONTEXT,
 } cb_coro_impl_t;
 
 typedef struct cb_coro cb_coro_t;

@@ -40,7 +40,9 @@ class CoroTest : public ::testing::TestWithParam<cb_coro_impl_t>
 
 std::string ImplName(const ::testing::TestParamInfo<cb_coro_impl_t> &info)
 {
-    return info.param == CB_CORO_ASM ? "asm" : "ucontext";
+    return info.param == CB_CORO_ASM        ? "asm"
+           : info.param == CB_CORO_FCONTEXT ? "fcontext"
+                                            : "ucontext";
 }
 
 struct Seq {
@@ -610,7 +612,8 @@ TEST_P(CoroTest, RoundingModeOfEachContextAppliesToItsArithmetic)
 }
 #endif
 
-INSTANTIATE_TEST_SUITE_P(Impls, CoroTest, ::testing::Values(CB_CORO_ASM, CB_CORO_UCONTEXT),
+INSTANTIATE_TEST_SUITE_P(Impls, CoroTest,
+                         ::testing::Values(CB_CORO_ASM, CB_CORO_UCONTEXT, CB_CORO_FCONTEXT),
                          ImplName);
 
 } // namespace

@@ -10,6 +10,10 @@
 #include "lib/exec/executor.h"
 #include "lib/exec/gil.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The PU worker w runs on, -1 when unpinned. */
 static inline int cb_exec_pu(const cb_exec_cfg_t *cfg, size_t w)
 {
@@ -47,4 +51,7 @@ int cb_exec_pin_caller(const cb_exec_cfg_t *cfg, cb_exec_caller_pin_t *s);
 /* Restores the affinity saved by cb_exec_pin_caller, on the same thread. */
 void cb_exec_unpin_caller(cb_exec_caller_pin_t *s);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

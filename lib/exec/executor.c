@@ -16,7 +16,11 @@
     X(process)                                                                                     \
     X(thread_pool)                                                                                 \
     X(process_pool)                                                                                \
-    X(coroutine)
+    X(coroutine)                                                                                   \
+    X(openmp)                                                                                      \
+    X(tbb)                                                                                         \
+    X(gthreadpool)                                                                                 \
+    X(uv_pool)
 
 #define CB_EXTERN(n) extern const cb_executor_t cb_exec_##n;
 #define CB_ENTRY(n) &cb_exec_##n,

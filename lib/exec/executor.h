@@ -55,6 +55,12 @@ typedef struct cb_executor {
     /* Resident memory each task holds while a run lasts (an estimate: the
      * harness refuses, before running, a task count that cannot fit). */
     size_t task_bytes;
+    /* 1: the library keeps one pool per process (libuv's): its threads
+     * outlive close(), and the first open in a process fixes the worker
+     * count; an open with another count is refused (-EBUSY) until the next
+     * fork. The harness opens every configuration in a fresh sandbox
+     * process, so only in-process callers (tests) meet this. */
+    int per_process;
     /* NULL when usable on this host, else why not (for --list). */
     const char *(*unavailable)(void);
     /* Untimed set-up: pre-start pools. Optional (NULL). *state is passed to

@@ -253,7 +253,7 @@ cb_sched_t *cb_sched_new(cb_coro_impl_t impl, size_t stack_size, int *err)
     int rc;
     cb_sched_t *s = NULL;
 
-    if (impl != CB_CORO_ASM && impl != CB_CORO_UCONTEXT) {
+    if (impl != CB_CORO_ASM && impl != CB_CORO_UCONTEXT && impl != CB_CORO_FCONTEXT) {
         rc = -EINVAL;
         goto err;
     }

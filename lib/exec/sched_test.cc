@@ -40,7 +40,9 @@ class SchedTest : public ::testing::TestWithParam<cb_coro_impl_t>
 
 std::string ImplName(const ::testing::TestParamInfo<cb_coro_impl_t> &info)
 {
-    return info.param == CB_CORO_ASM ? "asm" : "ucontext";
+    return info.param == CB_CORO_ASM        ? "asm"
+           : info.param == CB_CORO_FCONTEXT ? "fcontext"
+                                            : "ucontext";
 }
 
 /* 10,000 sleepers: all finish, all on the test's own thread. */
@@ -781,7 +783,8 @@ TEST(Sched, NewRejectsBadImpl)
     EXPECT_EQ(err, -EINVAL);
 }
 
-INSTANTIATE_TEST_SUITE_P(Impls, SchedTest, ::testing::Values(CB_CORO_ASM, CB_CORO_UCONTEXT),
+INSTANTIATE_TEST_SUITE_P(Impls, SchedTest,
+                         ::testing::Values(CB_CORO_ASM, CB_CORO_UCONTEXT, CB_CORO_FCONTEXT),
                          ImplName);
 
 } // namespace

@@ -2,7 +2,7 @@
 #define CB_ECHO_H
 
 /* TCP echo servers on every execution model, and the loopback load that
- * drives them (experiments E10/E11).
+ * drives them (experiments E10/E11), or an outside server (--connect).
  *
  * Every server runs in forked server processes (one, or one per worker), so
  * its CPU time can be read apart from the client's (the process CPU clock
@@ -28,10 +28,14 @@
  *                 connection on the sched.h scheduler (cb_sched_wait_fd).
  *   hybrid        W pinned processes, each with its own SO_REUSEPORT listening
  *                 socket on the same port and a coroutine per connection.
+ *   libuv         one process, one pinned thread running libuv's loop, in the
+ *                 shape of libuv's guide's echo server (uv_listen, uv_accept,
+ *                 uv_read_start, uv_write; echo_libuv.c).
  * All sockets are TCP_NODELAY on 127.0.0.1. */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "lib/core/topo.h"
@@ -47,6 +51,7 @@ typedef enum cb_echo_model {
     CB_ECHO_EPOLL,
     CB_ECHO_COROUTINE,
     CB_ECHO_HYBRID,
+    CB_ECHO_LIBUV,
     CB_ECHO_NMODELS,
 } cb_echo_model_t;
 
@@ -61,7 +66,7 @@ int cb_echo_model_parse(const char *name);
 /* 1 when the model runs W workers (thread_pool, process_pool, hybrid). */
 int cb_echo_model_pooled(cb_echo_model_t m);
 /* 1 when the model serves every connection from one thread's event loop
- * (epoll, coroutine): the models E10/E11 hold against thread. */
+ * (epoll, coroutine, libuv): the models E10/E11 hold against thread. */
 int cb_echo_model_one_loop(cb_echo_model_t m);
 
 /* ---- servers ---- */
@@ -133,7 +138,11 @@ double cb_echo_hist_quantile_ns(const cb_echo_hist_t *h, double q);
 /* ---- the load ---- */
 
 typedef struct cb_echo_load_cfg {
-    int port;              /* on 127.0.0.1 */
+    int port; /* on 127.0.0.1, when addr is NULL */
+    /* The server's address (IPv4 or IPv6: an outside server, --connect),
+     * or NULL: 127.0.0.1:port. */
+    const struct sockaddr *addr;
+    socklen_t addrlen;
     int conns;             /* connections */
     size_t msg_bytes;      /* per request; the echo must match byte for byte */
     int threads;           /* client threads, each with its own epoll; 0: 2 */
@@ -167,6 +176,7 @@ typedef struct cb_echo_load_result {
     int established;       /* connections whose connect completed */
     int served;            /* connections that got at least one whole echo */
     int failed;            /* connections that ended early (reset, EOF, error) */
+    int closed;            /* ... of them, those the server closed (EOF) */
     int first_errno;       /* errno of the first failure (ECONNRESET, ETIMEDOUT...) */
     uint64_t mismatched;   /* echoes that came back different */
 } cb_echo_load_result_t;
@@ -183,6 +193,30 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r);
 /* Raises RLIMIT_NOFILE's soft limit to the hard limit. Returns the new soft
  * limit, or a negative errno. */
 long cb_echo_raise_nofile(void);
+
+/* ---- an outside server (--connect) ---- */
+
+/* HOST:PORT: a name or an address (an IPv6 one in brackets, [::1]:7), and
+ * a port number. */
+typedef struct cb_echo_target {
+    char host[256];
+    char port[8];
+} cb_echo_target_t;
+
+/* Parses arg as HOST:PORT. Returns 0, or -1 with the one-line reason in
+ * err (no port, a port outside 1-65535, an empty or too long host). */
+int cb_echo_target_parse(const char *arg, cb_echo_target_t *t, char *err, size_t errlen);
+
+/* Checks that the target is an echo server before any load: resolves it
+ * (getaddrinfo), connects (each address in turn), sends one msg_bytes
+ * message (the load's pattern) and reads the echo back, comparing every
+ * byte, all within timeout_ns (the name lookup is not bounded here: run
+ * this where a timeout can stop it, as a sandbox child). Returns 0 with the
+ * address that echoed in *addr and *addrlen, or a negative errno with one
+ * line in why: cannot resolve, connection refused, no answer, closed or
+ * reset after K bytes, differs at byte K, no echo in time. */
+int cb_echo_probe(const cb_echo_target_t *t, size_t msg_bytes, uint64_t timeout_ns,
+                  struct sockaddr_storage *addr, socklen_t *addrlen, char *why, size_t len);
 
 #ifdef __cplusplus
 }

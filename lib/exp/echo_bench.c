@@ -3,6 +3,7 @@
 
 #include "lib/exp/echo_bench.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "lib/core/sandbox.h"
 
 /* ---- the model axis ---- */
 
@@ -68,6 +71,14 @@ const cb_metric_def_t cb_echo_bench_metrics[] = {
 };
 const size_t cb_echo_bench_nmetrics =
     sizeof(cb_echo_bench_metrics) / sizeof(cb_echo_bench_metrics[0]);
+const cb_metric_def_t cb_echo_bench_outside_metrics[] = {
+    {"req_per_s", "1/s"},
+    {"p50_us", "us"},
+    {"p99_us", "us"},
+    {"conns_served", "count"},
+};
+const size_t cb_echo_bench_outside_nmetrics =
+    sizeof(cb_echo_bench_outside_metrics) / sizeof(cb_echo_bench_outside_metrics[0]);
 
 uint64_t cb_echo_bench_warmup_ns(uint64_t duration_ns)
 {
@@ -125,10 +136,119 @@ static void on_window(void *arg, int phase)
         w->rc = rc;
 }
 
+/* ---- an outside server ---- */
+
+typedef struct probe_arg {
+    const cb_echo_target_t *target;
+    size_t msg_bytes;
+    uint64_t timeout_ns;
+} probe_arg_t;
+
+static int probe_child(void *shm, void *arg)
+{
+    const probe_arg_t *a = arg;
+    cb_echo_outside_t *o = shm;
+    o->ok = cb_echo_probe(a->target, a->msg_bytes, a->timeout_ns, &o->addr, &o->addrlen, o->why,
+                          sizeof(o->why)) == 0;
+    return 0;
+}
+
+int cb_echo_bench_probe(cb_echo_outside_t *o, size_t msg_bytes, double timeout_s)
+{
+    cb_echo_outside_t *shm = cb_sandbox_shm_alloc(sizeof(*shm));
+    if (!shm)
+        return -ENOMEM;
+    probe_arg_t a = {&o->target, msg_bytes, (uint64_t)(timeout_s * 1e9)};
+    cb_sandbox_result_t res;
+    int rc = cb_sandbox_run(probe_child, &a, shm, a.timeout_ns + 1000000000ull, &res);
+    if (rc == 0) {
+        cb_echo_target_t t = o->target;
+        *o = *shm;
+        o->target = t;
+        if (res.status != CB_OK) {
+            o->ok = 0;
+            snprintf(o->why, sizeof(o->why), "no answer from %.64s:%s within %.1f s (%.40s)",
+                     t.host, t.port, timeout_s,
+                     res.status == CB_TIMEOUT ? "resolving or connecting" : res.detail);
+        }
+        o->shown[0] = '\0';
+        char h[INET6_ADDRSTRLEN] = "?";
+        const struct sockaddr *sa = (const struct sockaddr *)&o->addr;
+        if (o->ok && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h, sizeof(h));
+        if (o->ok && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h, sizeof(h));
+        if (o->ok)
+            snprintf(o->shown, sizeof(o->shown), "%s port %s", h, t.port);
+    }
+    cb_sandbox_shm_free(shm, sizeof(*shm));
+    return rc;
+}
+
+static int measure_outside(const cb_echo_bench_t *x, cb_measurement_t *m)
+{
+    const cb_echo_outside_t *o = x->outside;
+    if (!o->ok) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%.95s", o->why);
+        return 0;
+    }
+    cb_echo_load_cfg_t lc = {
+        .addr = (const struct sockaddr *)&o->addr,
+        .addrlen = o->addrlen,
+        .conns = x->conns,
+        .msg_bytes = x->msg_bytes,
+        .threads = 2,
+        .topo = x->ncli_pus ? x->topo : NULL,
+        .pus = x->cli_pus,
+        .npus = x->ncli_pus,
+        .pin_together = 1,
+        .connect_timeout_ns = 2000000000ull,
+        .warmup_ns = x->warmup_ns,
+        .duration_ns = x->duration_ns,
+    };
+    cb_echo_load_result_t r;
+    /* Timed (inside cb_echo_load_run): the window after every connection
+     * is up and a warm-up has passed. */
+    int rc = cb_echo_load_run(&lc, &r);
+    if (rc < 0) {
+        snprintf(m->detail, sizeof(m->detail), "load: %s", strerror(-rc));
+        return rc;
+    }
+    if (r.established < x->conns) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%.40s)",
+                 x->conns - r.established, x->conns, strerror(r.first_errno));
+    } else if (r.closed > 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections closed by the server",
+                 r.closed, x->conns);
+    } else if (r.failed > 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections failed (%.40s)", r.failed,
+                 x->conns, r.first_errno ? strerror(r.first_errno) : "-");
+    } else if (r.mismatched > 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%llu echoes differed from what was sent",
+                 (unsigned long long)r.mismatched);
+    } else if (r.served < x->conns) {
+        m->status = CB_TIMEOUT;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
+                 x->conns - r.served, x->conns, (double)(x->duration_ns + x->warmup_ns) / 1e9);
+    }
+    m->values[0] = r.req_per_s;
+    m->values[1] = r.p50_us;
+    m->values[2] = r.p99_us;
+    m->values[3] = r.served;
+    return 0;
+}
+
 int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
 {
     (void)o;
     const cb_echo_bench_t *x = c->ctx;
+    if (x->outside)
+        return measure_outside(x, m);
     cb_echo_server_cfg_t sc = {
         .model = x->model,
         .workers = x->workers,

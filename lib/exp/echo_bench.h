@@ -27,6 +27,24 @@ size_t cb_echo_model_names(const cb_name_t **out);
  * one (0 stays "not given"). The error line lists the table's names. */
 int cb_echo_model_flag_parse(void *field, const char *arg, char *err, size_t errlen);
 
+/* ---- an outside server (--connect) ---- */
+
+/* The server at --connect's HOST:PORT, as the probe found it. */
+typedef struct cb_echo_outside {
+    cb_echo_target_t target;
+    int ok;          /* it echoed the probe's message */
+    char why[160];   /* else why not, one line */
+    char shown[112]; /* the address that echoed, for meta ("127.0.0.1 port 7") */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} cb_echo_outside_t;
+
+/* Runs cb_echo_probe on o->target in a sandbox child limited to timeout_s
+ * (plus a second, so that a name lookup that hangs is stopped too) and
+ * fills the rest of o. Returns 0 (o->ok says how it went), or a negative
+ * errno when the child could not run. */
+int cb_echo_bench_probe(cb_echo_outside_t *o, size_t msg_bytes, double timeout_s);
+
 /* ---- one configuration ---- */
 
 #define CB_ECHO_BENCH_MAX_PUS 256
@@ -41,11 +59,17 @@ typedef struct cb_echo_bench {
     int srv_pus[CB_ECHO_BENCH_MAX_PUS], nsrv_pus; /* the server's workers; 0: unpinned */
     int cli_pus[2], ncli_pus; /* the client's two threads, bound together; 0: unpinned */
     uint64_t warmup_ns, duration_ns;
+    /* Set: the load alone, against this outside server (model unused). */
+    const cb_echo_outside_t *outside;
 } cb_echo_bench_t;
 
 /* req_per_s, p50_us, p99_us, server_cpu_us_per_req, conns_served. */
 extern const cb_metric_def_t cb_echo_bench_metrics[];
 extern const size_t cb_echo_bench_nmetrics;
+/* The same without server_cpu_us_per_req, which an outside server's
+ * process does not give us. */
+extern const cb_metric_def_t cb_echo_bench_outside_metrics[];
+extern const size_t cb_echo_bench_outside_nmetrics;
 
 /* The unmeasured warm-up before a window of duration_ns: a fifth of it, at
  * least 20 ms. */
@@ -87,7 +111,10 @@ int cb_echo_bench_meta(cb_exp_t *x);
  * after every connection is up and the warm-up has passed; server CPU is
  * read at its two ends), stops the server and sets the row's status and
  * detail (crashed, connections not established / failed / not served, bad
- * echoes). */
+ * echoes). With c->outside, only the load, against that server: a failed
+ * probe, connections not established, closed by the server or failed, and
+ * bad echoes are errors with the reason; connections that got no echo in
+ * the window a timeout. */
 int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m);
 
 /* ---- --serve ---- */

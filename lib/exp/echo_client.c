@@ -1,7 +1,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -68,6 +71,14 @@ double cb_echo_hist_quantile_ns(const cb_echo_hist_t *h, double q)
 
 /* ---- the load ---- */
 
+/* What every request sends. Not periodic in any short power of two, so a
+ * byte echoed at the wrong offset is caught. */
+static void fill_pattern(unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)((i * 131 + (i >> 8) * 7 + 17) & 0xff);
+}
+
 typedef struct lconn {
     int fd;        /* -1 once closed */
     int up;        /* connected */
@@ -95,7 +106,7 @@ typedef struct lthread {
     unsigned char *rbuf;
     cb_echo_hist_t hist;
     uint64_t requests, mismatched;
-    int established, served, failed, first_errno;
+    int established, served, failed, closed, first_errno;
     int finished; /* connections done with requests_per_conn echoes */
     int rc;
 } lthread_t;
@@ -168,6 +179,8 @@ static void conn_recv(lthread_t *t, lconn_t *c)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
+        if (n == 0 && c->up)
+            t->closed++;
         conn_fail(t, c, n == 0 ? ECONNRESET : errno);
         return;
     }
@@ -206,17 +219,19 @@ static void connect_all(lthread_t *t)
     const cb_echo_load_cfg_t *cfg = t->sh->cfg;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const struct sockaddr *to = cfg->addr ? cfg->addr : (const struct sockaddr *)&a;
+    socklen_t tolen = cfg->addr ? cfg->addrlen : (socklen_t)sizeof(a);
     int pending = 0;
     for (int i = 0; i < t->n; i++) {
         lconn_t *c = &t->conns[i];
-        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        c->fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c->fd < 0) {
             conn_fail(t, c, errno);
             continue;
         }
         int one = 1;
         (void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS) {
+        if (connect(c->fd, to, tolen) != 0 && errno != EINPROGRESS) {
             conn_fail(t, c, errno);
             continue;
         }
@@ -308,7 +323,8 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
     int rc = 0, nt = cfg->threads > 0 ? cfg->threads : 2, started = 0, barrier = 0;
     memset(r, 0, sizeof(*r));
     r->p50_us = r->p99_us = NAN;
-    if (cfg->conns <= 0 || cfg->msg_bytes == 0 || cfg->port <= 0 || cfg->port > 65535)
+    if (cfg->conns <= 0 || cfg->msg_bytes == 0 ||
+        (!cfg->addr && (cfg->port <= 0 || cfg->port > 65535)))
         return -EINVAL;
     if (nt > cfg->conns)
         nt = cfg->conns;
@@ -321,10 +337,7 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
         rc = -ENOMEM;
         goto out;
     }
-    /* Not periodic in any short power of two, so a byte echoed at the wrong
-     * offset is caught. */
-    for (size_t i = 0; i < cfg->msg_bytes; i++)
-        pattern[i] = (unsigned char)((i * 131 + (i >> 8) * 7 + 17) & 0xff);
+    fill_pattern(pattern, cfg->msg_bytes);
     for (int i = 0; i < nt; i++)
         ts[i].ep = -1;
     for (int i = 0; i < nt; i++) {
@@ -407,6 +420,7 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
         r->established += t->established;
         r->served += t->served;
         r->failed += t->failed;
+        r->closed += t->closed;
         if (!r->first_errno)
             r->first_errno = t->first_errno;
         cb_echo_hist_merge(all, &t->hist);
@@ -431,5 +445,205 @@ out:
     free(th);
     free(all);
     free(pattern);
+    return rc;
+}
+
+/* ---- an outside server ---- */
+
+int cb_echo_target_parse(const char *arg, cb_echo_target_t *t, char *err, size_t errlen)
+{
+    const char *colon = strrchr(arg, ':');
+    const char *host = arg, *host_end = colon;
+    if (!colon) {
+        snprintf(err, errlen, "--connect '%s': expected HOST:PORT", arg);
+        return -1;
+    }
+    if (arg[0] == '[') { /* [v6]:port */
+        const char *close = strchr(arg, ']');
+        if (!close || close + 1 != colon) {
+            snprintf(err, errlen, "--connect '%s': expected [ADDRESS]:PORT", arg);
+            return -1;
+        }
+        host = arg + 1;
+        host_end = close;
+    }
+    size_t hl = (size_t)(host_end - host);
+    if (arg[0] != '[' && memchr(host, ':', hl)) {
+        snprintf(err, errlen, "--connect '%s': an IPv6 address goes in brackets, [ADDRESS]:PORT",
+                 arg);
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || port < 1 || port > 65535) {
+        snprintf(err, errlen, "--connect '%s': the port must be a number in 1-65535", arg);
+        return -1;
+    }
+    if (hl == 0 || hl >= sizeof(t->host)) {
+        snprintf(err, errlen, "--connect '%s': %s host", arg, hl ? "a too long" : "an empty");
+        return -1;
+    }
+    memcpy(t->host, host, hl);
+    t->host[hl] = '\0';
+    snprintf(t->port, sizeof(t->port), "%ld", port);
+    return 0;
+}
+
+/* "host:port", "[v6]:port". */
+static const char *target_str(const cb_echo_target_t *t, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(t->host, ':') ? "[%s]:%s" : "%s:%s", t->host, t->port);
+    return buf;
+}
+
+/* Milliseconds to wait in poll until deadline (at least 1 while before it). */
+static int poll_ms(uint64_t deadline)
+{
+    uint64_t now = cb_now_ns();
+    return now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+}
+
+/* One non-blocking connect to a, until deadline. Returns the fd or a
+ * negative errno (-ETIMEDOUT at the deadline). */
+static int probe_connect(const struct addrinfo *a, uint64_t deadline)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+        if (errno != EINPROGRESS) {
+            rc = -errno;
+        } else {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int k;
+            while ((k = poll(&p, 1, poll_ms(deadline))) < 0 && errno == EINTR)
+                ;
+            int soerr = 0;
+            socklen_t l = sizeof(soerr);
+            if (k == 0)
+                rc = -ETIMEDOUT;
+            else if (k < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) != 0)
+                rc = -errno;
+            else if (soerr)
+                rc = -soerr;
+        }
+    }
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* One message there and back on fd, compared byte for byte. */
+static int probe_echo(int fd, const cb_echo_target_t *t, size_t n, uint64_t deadline, double secs,
+                      char *why, size_t len)
+{
+    unsigned char *out = malloc(n), *in = malloc(n < RBUF ? n : RBUF);
+    if (!out || !in) {
+        free(out);
+        free(in);
+        snprintf(why, len, "out of memory");
+        return -ENOMEM;
+    }
+    fill_pattern(out, n);
+    char at[300];
+    size_t sent = 0, got = 0;
+    int rc = 0;
+    while (got < n && rc == 0) {
+        struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (sent < n ? POLLOUT : 0))};
+        int k = poll(&p, 1, poll_ms(deadline));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = k == 0 ? -ETIMEDOUT : -errno;
+            if (k == 0)
+                snprintf(why, len, "no echo from %s within %.1f s (%zu of %zu bytes came back)",
+                         target_str(t, at, sizeof(at)), secs, got, n);
+            else
+                snprintf(why, len, "waiting for the echo: %s", strerror(errno));
+            break;
+        }
+        if ((p.revents & POLLOUT) && sent < n) {
+            ssize_t w = send(fd, out + sent, n - sent, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                rc = -errno;
+                snprintf(why, len, "sending to %s: %s", target_str(t, at, sizeof(at)),
+                         strerror(errno));
+                break;
+            }
+            if (w > 0)
+                sent += (size_t)w;
+        }
+        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        size_t want = n - got < RBUF ? n - got : RBUF;
+        ssize_t r = recv(fd, in, want, 0);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (r <= 0) {
+            rc = r == 0 ? -ECONNRESET : -errno;
+            snprintf(why, len, "the server %s the connection after %zu of %zu bytes of the echo",
+                     r == 0 ? "closed" : "reset", got, n);
+            break;
+        }
+        for (size_t i = 0; i < (size_t)r; i++)
+            if (in[i] != out[got + i]) {
+                rc = -EPROTO;
+                snprintf(why, len,
+                         "the echo differs from what was sent at byte %zu of %zu (sent 0x%02x, "
+                         "got 0x%02x)",
+                         got + i, n, out[got + i], in[i]);
+                break;
+            }
+        got += (size_t)r;
+    }
+    free(out);
+    free(in);
+    return rc;
+}
+
+int cb_echo_probe(const cb_echo_target_t *t, size_t msg_bytes, uint64_t timeout_ns,
+                  struct sockaddr_storage *addr, socklen_t *addrlen, char *why, size_t len)
+{
+    const double secs = (double)timeout_ns / 1e9;
+    const uint64_t deadline = cb_now_ns() + timeout_ns;
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int g = getaddrinfo(t->host, t->port, &hints, &res);
+    if (g != 0) {
+        snprintf(why, len, "cannot resolve '%s': %s", t->host,
+                 g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+        return -EHOSTUNREACH;
+    }
+    int fd = -ENOENT;
+    const struct addrinfo *a;
+    for (a = res; a && fd < 0; a = a->ai_next)
+        if ((fd = probe_connect(a, deadline)) >= 0)
+            break;
+    if (fd < 0) {
+        char at[300];
+        target_str(t, at, sizeof(at));
+        if (fd == -ECONNREFUSED)
+            snprintf(why, len, "connection refused by %s (nothing listening there?)", at);
+        else if (fd == -ETIMEDOUT)
+            snprintf(why, len, "no answer from %s within %.1f s (connect timed out)", at, secs);
+        else
+            snprintf(why, len, "connecting to %s: %s", at, strerror(-fd));
+        freeaddrinfo(res);
+        return fd;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = probe_echo(fd, t, msg_bytes, deadline, secs, why, len);
+    if (rc == 0) {
+        memcpy(addr, a->ai_addr, a->ai_addrlen);
+        *addrlen = a->ai_addrlen;
+    }
+    close(fd);
+    freeaddrinfo(res);
     return rc;
 }

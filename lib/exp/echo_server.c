@@ -19,6 +19,7 @@
 #include "lib/core/clock.h"
 #include "lib/exec/coro.h"
 #include "lib/exp/echo.h"
+#include "lib/exp/echo_server_internal.h"
 #include "lib/core/sandbox.h"
 #include "lib/exec/sched.h"
 
@@ -46,6 +47,10 @@ static const struct {
                            .one_loop = 1},
     [CB_ECHO_HYBRID] = {"hybrid",
                         "W pinned processes, SO_REUSEPORT, each with a coroutine per connection"},
+    [CB_ECHO_LIBUV] = {"libuv",
+                       "one pinned thread, libuv's loop (uv_listen, uv_read_start, uv_write: "
+                       "libuv's guide's echo server)",
+                       .one_loop = 1},
 };
 
 const char *cb_echo_model_name(cb_echo_model_t m)
@@ -530,6 +535,9 @@ static void server_child(const cb_echo_server_cfg_t *cfg, int lfd, int port, int
         case CB_ECHO_COROUTINE:
         case CB_ECHO_HYBRID:
             rc = run_coroutine(lfd, ready);
+            break;
+        case CB_ECHO_LIBUV:
+            rc = cb_echo_run_libuv(lfd, ready, cfg);
             break;
         default:
             rc = -EINVAL;

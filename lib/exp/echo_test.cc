@@ -282,7 +282,8 @@ TEST(Echo, PinnedModelsEcho)
 
 TEST(Echo, ModelNames)
 {
-    const char *want[] = {"thread", "thread_pool", "process_pool", "epoll", "coroutine", "hybrid"};
+    const char *want[] = {"thread",    "thread_pool", "process_pool", "epoll",
+                          "coroutine", "hybrid",      "libuv"};
     for (int i = 0; i < CB_ECHO_NMODELS; i++) {
         EXPECT_STREQ(cb_echo_model_name((cb_echo_model_t)i), want[i]);
         EXPECT_EQ(cb_echo_model_parse(want[i]), i);
@@ -319,6 +320,7 @@ TEST(Echo, ModelAxisAndServeFlag)
         EXPECT_NE(strstr(err, cb_echo_model_name((cb_echo_model_t)i)), nullptr) << err;
     EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_EPOLL));
     EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_COROUTINE));
+    EXPECT_TRUE(cb_echo_model_one_loop(CB_ECHO_LIBUV));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_THREAD));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_HYBRID));
     EXPECT_FALSE(cb_echo_model_one_loop(CB_ECHO_NMODELS));
@@ -426,3 +428,108 @@ TEST(EchoHist, Quantiles)
 }
 
 } // namespace
+
+// --connect's HOST:PORT: names, addresses, bracketed IPv6; a missing or bad
+// port and an empty host are refused with one line.
+TEST(EchoOutside, TargetParse)
+{
+    cb_echo_target_t t;
+    char err[256];
+    ASSERT_EQ(cb_echo_target_parse("localhost:7", &t, err, sizeof(err)), 0) << err;
+    EXPECT_STREQ(t.host, "localhost");
+    EXPECT_STREQ(t.port, "7");
+    ASSERT_EQ(cb_echo_target_parse("[::1]:65535", &t, err, sizeof(err)), 0) << err;
+    EXPECT_STREQ(t.host, "::1");
+    EXPECT_STREQ(t.port, "65535");
+    ASSERT_EQ(cb_echo_target_parse("10.0.0.5:0080", &t, err, sizeof(err)), 0) << err;
+    EXPECT_STREQ(t.port, "80");
+    for (const char *bad : {"localhost", "localhost:", ":7", "h:0", "h:65536", "h:7x", "h:-1",
+                            "[::1:7", "[::1]7", "::1"}) {
+        err[0] = '\0';
+        EXPECT_EQ(cb_echo_target_parse(bad, &t, err, sizeof(err)), -1) << bad;
+        EXPECT_NE(strstr(err, bad), nullptr) << err;
+        EXPECT_EQ(strchr(err, '\n'), nullptr) << err;
+    }
+}
+
+// The probe against one of our servers finds the address that echoes, and
+// the load through that address (not the 127.0.0.1:port shortcut) serves
+// every connection; against the same port once nothing listens there, the
+// probe says the connection was refused.
+TEST(EchoOutside, ProbeAndLoadThroughAnAddress)
+{
+    cb_echo_server_t *s = Start(CB_ECHO_EPOLL);
+    ASSERT_NE(s, nullptr);
+    cb_echo_target_t t;
+    char err[256];
+    std::string arg = "localhost:" + std::to_string(cb_echo_server_port(s));
+    ASSERT_EQ(cb_echo_target_parse(arg.c_str(), &t, err, sizeof(err)), 0) << err;
+    sockaddr_storage addr;
+    socklen_t len = 0;
+    char why[160] = "";
+    ASSERT_EQ(cb_echo_probe(&t, 4096, 5000000000ull, &addr, &len, why, sizeof(why)), 0) << why;
+    ASSERT_GT(len, 0u);
+    cb_echo_load_cfg_t c = {};
+    c.addr = (const sockaddr *)&addr;
+    c.addrlen = len;
+    c.conns = 8;
+    c.msg_bytes = 64;
+    c.duration_ns = 20000000000ull;
+    c.requests_per_conn = 3;
+    cb_echo_load_result_t r;
+    ASSERT_EQ(cb_echo_load_run(&c, &r), 0);
+    EXPECT_EQ(r.established, 8);
+    EXPECT_EQ(r.served, 8);
+    EXPECT_EQ(r.failed, 0);
+    EXPECT_EQ(r.closed, 0);
+    EXPECT_EQ(r.mismatched, 0u);
+    EXPECT_EQ(cb_echo_server_stop(s, nullptr, 0), 0);
+    EXPECT_EQ(cb_echo_probe(&t, 64, 2000000000ull, &addr, &len, why, sizeof(why)), -ECONNREFUSED);
+    EXPECT_NE(strstr(why, "connection refused by localhost:"), nullptr) << why;
+    EXPECT_TRUE(NoChildren());
+}
+
+// A server that closes every connection after its first echo: the load
+// counts the connections it closed (EOF), apart from other failures.
+TEST(EchoOutside, LoadCountsConnectionsTheServerCloses)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    ASSERT_EQ(bind(lfd, (sockaddr *)&a, sizeof(a)), 0);
+    ASSERT_EQ(listen(lfd, 64), 0);
+    ASSERT_EQ(getsockname(lfd, (sockaddr *)&a, &al), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        for (;;) {
+            int fd = accept(lfd, nullptr, nullptr);
+            if (fd < 0)
+                continue;
+            char buf[64];
+            size_t got = 0;
+            while (got < sizeof(buf)) {
+                ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+                if (n <= 0)
+                    break;
+                got += (size_t)n;
+            }
+            if (got == sizeof(buf) && write(fd, buf, got) != (ssize_t)got)
+                _exit(1);
+            shutdown(fd, SHUT_WR); /* an orderly close: the client reads EOF */
+            close(fd);
+        }
+    }
+    close(lfd);
+    cb_echo_load_result_t r = Load(ntohs(a.sin_port), 4, 64, 0, 5);
+    EXPECT_EQ(r.established, 4);
+    EXPECT_EQ(r.served, 4);
+    EXPECT_EQ(r.closed, 4);
+    EXPECT_EQ(r.failed, 4);
+    EXPECT_EQ(r.mismatched, 0u);
+    kill(pid, SIGKILL);
+    EXPECT_EQ(waitpid(pid, nullptr, 0), pid);
+}

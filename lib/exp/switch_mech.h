@@ -5,8 +5,8 @@
  * each other. Between two threads or two processes (the executors whose
  * unit is a pthread or a fork): a pipe or a futex ping-pong, the partner
  * pinned to the same PU or another. Between two coroutines on one thread:
- * our assembly switch or glibc's swapcontext. One table; each entry carries
- * its own timed loop, so no name is compared while the clock runs. */
+ * our assembly switch, glibc's swapcontext or Boost.Context's fcontext. One table; each entry
+ * carries its own timed loop, so no name is compared while the clock runs. */
 
 #include <stddef.h>
 
@@ -30,8 +30,9 @@ typedef struct cb_switch_mech {
     void (*answer)(cb_switch_partner_t *p);
     long (*pingpong)(cb_switch_partner_t *p, double min_s, uint64_t *ns);
     void (*stop)(cb_switch_partner_t *p);
-    cb_coro_impl_t impl;   /* coroutine switches */
-    const char *gate_over; /* the CI gate's ratio: this one over that one, or NULL */
+    cb_coro_impl_t impl; /* coroutine switches */
+    /* The CI gate's ratios: this one over each of these (NULL: no more). */
+    const char *gate_over[2];
 } cb_switch_mech_t;
 
 extern const cb_switch_mech_t cb_switch_mechs[];
