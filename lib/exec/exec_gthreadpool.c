@@ -3,13 +3,15 @@
  * this pool. A run pushes every task (its index + 1 as the data pointer, so
  * a push allocates nothing of ours; GLib's queue takes a node per push) and
  * waits on a latch the last task releases. Each pool thread binds itself to
- * the next plan slot, round robin, at the first task it runs. GThreadPool
- * has no completion callbacks (GLib code hands a result to its main loop
- * with g_idle_add, which is not a pool's callback).
+ * the next plan slot, round robin, in a first task open gives each of them
+ * (they meet at a barrier, so every thread takes one). GThreadPool has no
+ * completion callbacks (GLib code hands a result to its main loop with
+ * g_idle_add, which is not a pool's callback).
  *
  * close frees the pool after its queue is empty; with GLib's limit of
  * unused threads set to 0 (process-wide) its threads then exit instead of
- * waiting for another pool. */
+ * waiting for another pool, and close waits until they are gone (GLib has
+ * no join). */
 
 #include <errno.h>
 #include <glib.h>
@@ -19,9 +21,14 @@
 #include "lib/exec/exec_internal.h"
 #include "lib/exec/peer_internal.h"
 
+/* The data pointer of open's first task for each thread (a task's is its
+ * index + 1). */
+#define WARM_UP ((gpointer)UINTPTR_MAX)
+
 typedef struct gtp_exec {
     GThreadPool *pool;
     cb_peer_pin_t pin;
+    cb_peer_barrier_t warm;
     cb_peer_latch_t latch;
     cb_gil_t *gil;
     const cb_exec_cfg_t *cfg;  /* the run's, set before its first push */
@@ -31,6 +38,12 @@ typedef struct gtp_exec {
 static void gtp_task(gpointer data, gpointer user)
 {
     gtp_exec_t *x = user;
+    if (data == WARM_UP) {
+        cb_peer_pin_claim(&x->pin);
+        (void)cb_peer_barrier_wait(&x->warm, 2000000000ull);
+        cb_peer_latch_count(&x->latch);
+        return;
+    }
     size_t i = (size_t)(uintptr_t)data - 1;
     cb_peer_pin_claim(&x->pin);
     cb_peer_task_begin("gthreadpool", i);
@@ -46,10 +59,13 @@ static void gtp_close(void *state)
     if (!x)
         return;
     /* Not immediate, and waiting: every queued task runs first. */
-    if (x->pool)
+    if (x->pool) {
         g_thread_pool_free(x->pool, FALSE, TRUE);
+        cb_peer_pin_wait_gone(&x->pin, 5000000000ull);
+    }
     if (x->gil)
         cb_gil_free(x->gil);
+    cb_peer_pin_free(&x->pin);
     free(x);
 }
 
@@ -66,7 +82,8 @@ static int gtp_open(const cb_exec_cfg_t *cfg, void **state)
     }
     if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
         goto err;
-    cb_peer_pin_init(&x->pin, cfg);
+    if ((rc = cb_peer_pin_init(&x->pin, cfg)) < 0)
+        goto err;
     g_thread_pool_set_max_unused_threads(0);
     GError *error = NULL;
     x->pool = g_thread_pool_new(gtp_task, x, cfg->workers, TRUE, &error);
@@ -77,6 +94,17 @@ static int gtp_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -EAGAIN;
         goto err;
     }
+    /* Each thread's first task: it takes a slot and binds there. */
+    cb_peer_barrier_init(&x->warm, (unsigned)cfg->workers);
+    cb_peer_latch_reset(&x->latch, (size_t)cfg->workers);
+    for (int i = 0; i < cfg->workers; i++)
+        if (!g_thread_pool_push(x->pool, WARM_UP, &error)) {
+            g_clear_error(&error);
+            cb_peer_latch_count(&x->latch);
+        }
+    cb_peer_latch_wait(&x->latch);
+    if ((rc = cb_peer_pin_error(&x->pin)) < 0)
+        goto err;
     *state = x;
     return 0;
 err:

@@ -4,13 +4,15 @@
  * takes the next index when it is done with its last, as `#pragma omp
  * parallel for schedule(dynamic)` code does. The calling thread is thread 0
  * of the team (pinned to plan slot 0 from open to close, as serial is);
- * each other thread binds itself to its slot, by its thread number, when it
- * enters the region (a compare when it is already there). OpenMP has no
+ * each other thread binds itself to its slot, by its thread number, in a
+ * first region that open runs (libgomp starts the team there, untimed), and
+ * again at each region only if it moved (a compare). OpenMP has no
  * completion callbacks.
  *
  * libgomp keeps the team's threads between regions (that is the pool); close
- * ends them (omp_pause_resource_all), so nothing of it outlives close and a
- * later fork does not inherit a pool whose threads it lacks. */
+ * ends them (omp_pause_resource_all) and waits until they are gone, so
+ * nothing of it outlives close and a later fork does not inherit a pool
+ * whose threads it lacks. */
 
 #include <errno.h>
 #include <omp.h>
@@ -33,10 +35,13 @@ static void omp_close(void *state)
     cb_exec_unpin_caller(&x->caller);
     if (x->gil)
         cb_gil_free(x->gil);
-    free(x);
     /* Fails only inside a parallel region of the caller's, whose team is
-     * not ours to end. */
-    (void)omp_pause_resource_all(omp_pause_hard);
+     * not ours to end. The threads end after it returns (libgomp detaches
+     * them). */
+    if (omp_pause_resource_all(omp_pause_hard) == 0)
+        cb_peer_pin_wait_gone(&x->pin, 5000000000ull);
+    cb_peer_pin_free(&x->pin);
+    free(x);
 }
 
 static int omp_open(const cb_exec_cfg_t *cfg, void **state)
@@ -59,9 +64,26 @@ static int omp_open(const cb_exec_cfg_t *cfg, void **state)
         goto err;
     if ((rc = cb_exec_pin_caller(cfg, &x->caller)) < 0)
         goto err;
-    cb_peer_pin_init(&x->pin, cfg);
+    if ((rc = cb_peer_pin_init(&x->pin, cfg)) < 0)
+        goto err;
     /* A team of exactly W: libgomp may otherwise shrink it under load. */
     omp_set_dynamic(0);
+    /* The team's first region: its threads start and take their slots. */
+    int team = 0;
+#pragma omp parallel num_threads(cfg->workers) shared(team)
+    {
+        int t = omp_get_thread_num();
+        if (t == 0)
+            team = omp_get_num_threads();
+        else
+            cb_peer_pin_slot(&x->pin, t);
+    }
+    if (team != cfg->workers) {
+        rc = -EAGAIN;
+        goto err;
+    }
+    if ((rc = cb_peer_pin_error(&x->pin)) < 0)
+        goto err;
     *state = x;
     return 0;
 err:
@@ -69,8 +91,8 @@ err:
     return rc;
 }
 
-/* Timed: waking the team (its threads were started by an earlier region or
- * start here, on the first), the tasks, and the region's closing barrier. */
+/* Timed: waking the team (started and pinned in open), the tasks, and the
+ * region's closing barrier. */
 static int omp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
 {
     omp_exec_t *x = state;

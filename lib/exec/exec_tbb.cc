@@ -4,21 +4,18 @@
  * TBB code does; W - 1 of TBB's workers join it. So W threads run tasks:
  * the caller, pinned to plan slot 0 from open to close (as serial is), and
  * workers, each bound to the slot of its arena index by a
- * task_scheduler_observer when it enters the arena. A global_control sets
- * TBB's worker count to W - 1 (also past the hardware threads). TBB has no
- * completion callbacks.
- *
- * TBB sizes its default worker count from the CPU set of the thread that
- * first uses it. Under a harness whose process is bound to one PU (spawn
- * binds the measurement there), that is one, and oneTBB 2021.8's finalize
- * then waits forever for workers a global_control added above it
- * (measured: `taskset -c 0`, W = 2). So open builds TBB's objects with the
- * calling thread spread over every allowed PU for a moment.
+ * task_scheduler_observer when it enters the arena. open runs W tasks that
+ * meet at a barrier, so TBB starts its workers and they join (and bind)
+ * before anything is timed. A global_control sets TBB's worker count to
+ * W - 1 (also past the hardware threads). TBB has no completion callbacks.
  *
  * close ends TBB's workers (finalize through a task_scheduler_handle taken
- * in open), so none outlives close, except when W is above TBB's default
- * (finalize could hang, see above): then they stay, idle, until the process
- * exits. C++ behind the C executor interface; no exception crosses it. */
+ * in open), so none outlives close, and a later fork does not inherit a
+ * scheduler whose threads it lacks. The global_control goes only after
+ * finalize: dropped first, with W above TBB's default (W = 2 in a process
+ * bound to one PU, as spawn binds its measurements), oneTBB 2021.8's
+ * finalize waited forever for a worker it was retiring at that moment.
+ * C++ behind the C executor interface; no exception crosses it. */
 
 #include <cxxabi.h>
 
@@ -26,11 +23,7 @@
 #include <new>
 #include <memory>
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 #include <oneapi/tbb/task_scheduler_observer.h>
@@ -76,29 +69,7 @@ struct TbbExec {
     cb_exec_caller_pin_t caller{};
     cb_peer_pin_t pin{};
     cb_gil_t *gil = nullptr;
-    int nworkers = 0;
 };
-
-/* Spreads the calling thread over every allowed PU of a topology that is
- * this machine (*saved keeps its CPU set), so that TBB, starting here,
- * counts them all. Returns 1 when it did, 0 when there was nothing to do,
- * or a negative errno. */
-int widen(const cb_exec_cfg_t *cfg, cpu_set_t *saved)
-{
-    if (!cfg->topo || !cb_topo_is_this_system(cfg->topo))
-        return 0;
-    cpu_set_t wide;
-    CPU_ZERO(&wide);
-    for (int pu = 0; pu < CPU_SETSIZE; pu++)
-        if (cb_topo_pu_allowed(cfg->topo, pu))
-            CPU_SET(pu, &wide);
-    if (CPU_COUNT(&wide) == 0)
-        return 0;
-    int rc = pthread_getaffinity_np(pthread_self(), sizeof(*saved), saved);
-    if (rc == 0)
-        rc = pthread_setaffinity_np(pthread_self(), sizeof(wide), &wide);
-    return rc ? -rc : 1;
-}
 
 void tbb_close(void *state)
 {
@@ -107,14 +78,14 @@ void tbb_close(void *state)
         return;
     x->pinner.reset();
     x->arena.reset();
-    x->workers.reset();
     /* false: something else in the process holds TBB (another handle, an
      * arena of its own); its workers then stay, which only a test sees. */
-    if (x->nworkers <= tbb::info::default_concurrency())
-        (void)tbb::finalize(x->handle, std::nothrow);
+    (void)tbb::finalize(x->handle, std::nothrow);
+    x->workers.reset();
     cb_exec_unpin_caller(&x->caller);
     if (x->gil)
         cb_gil_free(x->gil);
+    cb_peer_pin_free(&x->pin);
     delete x;
 }
 
@@ -124,16 +95,12 @@ int tbb_open(const cb_exec_cfg_t *cfg, void **state)
     if (rc < 0)
         return rc;
     TbbExec *x = nullptr;
-    cpu_set_t saved;
-    int widened = widen(cfg, &saved);
-    if (widened < 0)
-        return widened;
     try {
         x = new TbbExec();
-        x->nworkers = cfg->workers;
         if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
             throw rc;
-        cb_peer_pin_init(&x->pin, cfg);
+        if ((rc = cb_peer_pin_init(&x->pin, cfg)) < 0)
+            throw rc;
         x->workers.reset(new tbb::global_control(tbb::global_control::max_allowed_parallelism,
                                                  (size_t)cfg->workers));
         x->arena.reset(new tbb::task_arena(cfg->workers));
@@ -146,13 +113,27 @@ int tbb_open(const cb_exec_cfg_t *cfg, void **state)
     } catch (...) {
         rc = -EIO;
     }
-    if (widened > 0) {
-        int e = pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-        if (e && rc == 0)
-            rc = -e;
-    }
     if (rc == 0 && x)
         rc = cb_exec_pin_caller(cfg, &x->caller);
+    if (rc == 0) {
+        /* W tasks that wait for one another: every worker joins the arena
+         * (and binds) here. A barrier that times out (TBB kept a worker
+         * away) only leaves that worker to join later. */
+        cb_peer_barrier_t warm;
+        cb_peer_barrier_init(&warm, (unsigned)cfg->workers);
+        try {
+            x->arena->execute([&] {
+                tbb::task_group tg;
+                for (int i = 0; i < cfg->workers; i++)
+                    tg.run([&warm] { (void)cb_peer_barrier_wait(&warm, 2000000000ull); });
+                tg.wait();
+            });
+        } catch (...) {
+            rc = -EIO;
+        }
+        if (rc == 0)
+            rc = cb_peer_pin_error(&x->pin);
+    }
     if (rc < 0) {
         tbb_close(x);
         return rc;
@@ -167,10 +148,15 @@ void run_one(TbbExec *x, const cb_exec_cfg_t *cfg, cb_task_result_t *results, si
     cb_peer_task_begin("tbb", i);
     try {
         v = cb_exec_call(cfg, x->gil, i);
-    } catch (abi::__forced_unwind &) {
-        /* pthread_exit in the task. TBB would catch the unwind as an
-         * exception and swallow it, which aborts the process. */
-        cb_peer_lost_worker("tbb", i);
+    } catch (...) {
+        /* pthread_exit in the task is glibc's forced unwind, an exception
+         * with no C++ type (caught as abi::__forced_unwind &, it would bind
+         * a reference to nothing). TBB would catch it and swallow it, which
+         * aborts the process. A C++ exception of the task's goes on to the
+         * group, which hands it to wait(). */
+        if (!abi::__cxa_current_exception_type())
+            cb_peer_lost_worker("tbb", i);
+        throw;
     }
     cb_peer_task_end();
     results[i] = cb_task_result_t{v, CB_OK, 0};

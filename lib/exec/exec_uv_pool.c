@@ -5,7 +5,9 @@
  * later open with another W (per_process). A run queues one uv_work_t per
  * task on a loop of its own (the calling thread's) and runs the loop until
  * every after_work_cb has run. Each pool thread binds itself to the next
- * plan slot, round robin, at the first task it runs in an open.
+ * plan slot, round robin, in a first work item open gives each of them
+ * (they meet at a barrier, so every thread takes one); the first open of
+ * the process starts libuv's threads there, untimed.
  *
  * Callbacks: libuv's own, after_work_cb, on the loop thread (the caller),
  * one at a time in completion order, as process_pool runs its callbacks in
@@ -41,6 +43,7 @@ struct uvp_exec {
     uv_loop_t loop;
     int loop_ready;
     cb_peer_pin_t pin;
+    cb_peer_barrier_t warm;
     cb_gil_t *gil;
     const cb_exec_cfg_t *cfg;  /* the run's */
     cb_task_result_t *results; /* likewise */
@@ -74,6 +77,20 @@ static void uvp_work(uv_work_t *req)
     cb_peer_task_begin("uv_pool", t->index);
     t->value = cb_exec_call(x->cfg, x->gil, t->index);
     cb_peer_task_end();
+}
+
+/* open's first work item for each pool thread. */
+static void uvp_warm(uv_work_t *req)
+{
+    uvp_exec_t *x = ((uvp_task_t *)req)->x;
+    cb_peer_pin_claim(&x->pin);
+    (void)cb_peer_barrier_wait(&x->warm, 2000000000ull);
+}
+
+static void uvp_warm_after(uv_work_t *req, int status)
+{
+    (void)req;
+    (void)status;
 }
 
 /* On the loop thread, after uvp_work (libuv's queue orders the two). */
@@ -121,6 +138,7 @@ static void uvp_close(void *state)
         abort();
     if (x->gil)
         cb_gil_free(x->gil);
+    cb_peer_pin_free(&x->pin);
     free(x->tasks);
     free(x);
 }
@@ -146,14 +164,16 @@ static int uvp_open(const cb_exec_cfg_t *cfg, void **state)
         rc = -ENOMEM;
         goto err;
     }
-    if ((rc = reserve(x, cfg->tasks)) < 0)
+    if ((rc = reserve(x, cfg->tasks > (size_t)cfg->workers ? cfg->tasks : (size_t)cfg->workers)) <
+        0)
         goto err;
     if (cfg->gil_interval_ns && !(x->gil = cb_gil_new(cfg->gil_interval_ns, &rc)))
         goto err;
     if ((rc = uv_loop_init(&x->loop)) < 0)
         goto err;
     x->loop_ready = 1;
-    cb_peer_pin_init(&x->pin, cfg);
+    if ((rc = cb_peer_pin_init(&x->pin, cfg)) < 0)
+        goto err;
     if (!pool_size) {
         /* Read by libuv once, when its first work item starts the pool. */
         char v[16];
@@ -164,6 +184,19 @@ static int uvp_open(const cb_exec_cfg_t *cfg, void **state)
         }
         pool_size = cfg->workers;
     }
+    /* Each pool thread's first work item: it takes a slot and binds. */
+    cb_peer_barrier_init(&x->warm, (unsigned)cfg->workers);
+    for (int i = 0; i < cfg->workers; i++) {
+        x->tasks[i].x = x;
+        if ((rc = uv_queue_work(&x->loop, &x->tasks[i].work, uvp_warm, uvp_warm_after)) < 0)
+            break;
+    }
+    if (uv_run(&x->loop, UV_RUN_DEFAULT) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc == 0)
+        rc = cb_peer_pin_error(&x->pin);
+    if (rc < 0)
+        goto err;
     *state = x;
     return 0;
 err:
@@ -174,7 +207,7 @@ err:
 /* Timed: queueing every work item (libuv's pool lock and a signal each),
  * the pool threads running them, and the loop running every after_work_cb
  * as the threads report them (an eventfd wake-up per batch). The pool's
- * threads start at the first run of the process, inside it. */
+ * threads were started (by the process's first open) and pinned in open. */
 static int uvp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
 {
     uvp_exec_t *x = state;

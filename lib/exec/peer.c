@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/exec/futex.h"
@@ -28,15 +29,44 @@ static __thread cpu_set_t tls_orig;
 /* Generations start at 1, so a fresh thread (0) claims on its first task. */
 static unsigned peer_gen;
 
-void cb_peer_pin_init(cb_peer_pin_t *p, const cb_exec_cfg_t *cfg)
+/* This thread's id, read once. */
+static __thread pid_t tls_tid;
+
+int cb_peer_pin_init(cb_peer_pin_t *p, const cb_exec_cfg_t *cfg)
 {
     *p = (cb_peer_pin_t){
         .topo = cfg->topo,
         .plan = cfg->plan,
         .gen = __atomic_add_fetch(&peer_gen, 1, __ATOMIC_RELAXED),
+        .nworkers = cfg->workers,
+        .tids = calloc((size_t)cfg->workers, sizeof(pid_t)),
     };
     if (p->gen == 0) /* wrapped: 0 is a fresh thread's */
         p->gen = __atomic_add_fetch(&peer_gen, 1, __ATOMIC_RELAXED);
+    return p->tids ? 0 : -ENOMEM;
+}
+
+void cb_peer_pin_free(cb_peer_pin_t *p)
+{
+    free(p->tids);
+    p->tids = NULL;
+}
+
+void cb_peer_pin_wait_gone(const cb_peer_pin_t *p, uint64_t timeout_ns)
+{
+    uint64_t waited = 0;
+    for (int i = 0; p->tids && i < p->nworkers; i++) {
+        pid_t tid = __atomic_load_n(&p->tids[i], __ATOMIC_ACQUIRE);
+        if (tid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tid);
+        while (access(path, F_OK) == 0 && waited < timeout_ns) {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+            waited += 200000;
+        }
+    }
 }
 
 static void pin_failed(cb_peer_pin_t *p, int rc)
@@ -47,6 +77,12 @@ static void pin_failed(cb_peer_pin_t *p, int rc)
 
 void cb_peer_pin_slot(cb_peer_pin_t *p, int slot)
 {
+    if (slot >= 0 && slot < p->nworkers) {
+        if (!tls_tid)
+            tls_tid = gettid();
+        if (p->tids[slot] != tls_tid)
+            __atomic_store_n(&p->tids[slot], tls_tid, __ATOMIC_RELEASE);
+    }
     int want = -1;
     if (p->plan && slot >= 0)
         want = p->plan->slots[(size_t)slot % (size_t)p->plan->nworkers].pu_os;
@@ -75,8 +111,37 @@ void cb_peer_pin_slot(cb_peer_pin_t *p, int slot)
 void cb_peer_pin_claim_slow(cb_peer_pin_t *p)
 {
     cb_peer_tls_gen = p->gen;
-    int slot = p->plan ? (int)__atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED) : -1;
-    cb_peer_pin_slot(p, slot);
+    cb_peer_pin_slot(p, (int)__atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED));
+}
+
+/* ---- open's barrier ---- */
+
+void cb_peer_barrier_init(cb_peer_barrier_t *b, unsigned n)
+{
+    b->n = n;
+    __atomic_store_n(&b->word, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->arrived, 0, __ATOMIC_RELEASE);
+}
+
+int cb_peer_barrier_wait(cb_peer_barrier_t *b, uint64_t timeout_ns)
+{
+    if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) >= b->n) {
+        __atomic_store_n(&b->word, 1, __ATOMIC_RELEASE);
+        cb_futex_wake_private(&b->word, INT_MAX);
+        return 0;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (__atomic_load_n(&b->word, __ATOMIC_ACQUIRE) == 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t spent = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000ull +
+                         (uint64_t)now.tv_nsec - (uint64_t)t0.tv_nsec;
+        if (spent >= timeout_ns)
+            return -ETIMEDOUT;
+        (void)cb_futex_wait_private(&b->word, 0, timeout_ns - spent);
+    }
+    return 0;
 }
 
 /* ---- the exit watch ---- */

@@ -5,10 +5,16 @@
  * pools users would pick instead of ours). Their worker threads belong to
  * the library, which starts them when and where it likes, so:
  *
- *  - pinning happens in the worker itself, at the first task it runs for an
- *    open (or when the library says a thread joins, as TBB's observer does),
- *    and again only when its PU changes; an unpinned open gives a thread
- *    pinned by an earlier one its original CPU set back;
+ *  - pinning happens in the worker itself: open hands every worker a
+ *    first task that waits at a barrier until all W have one, so that each
+ *    takes a slot, binds to it and is noted before anything is timed (and
+ *    the library has started all its threads); a thread binds again only
+ *    when its PU changes (TBB's observer, at each entry to the arena), and
+ *    an unpinned open gives a thread pinned by an earlier one its original
+ *    CPU set back;
+ *  - close waits until the noted threads have left the process where the
+ *    library ends them without a join (GLib, libgomp), so that none is
+ *    still on its way out when the caller forks or counts threads;
  *  - a task that ends its worker thread (pthread_exit) cannot be survived:
  *    none of these libraries replaces a worker, and each would wait for it
  *    forever (libgomp at the region's barrier, GLib and libuv for the work
@@ -24,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/exec/executor.h"
 
@@ -39,15 +46,24 @@ typedef struct cb_peer_pin {
     unsigned gen;              /* this open's generation (cb_peer_pin_claim) */
     unsigned next;             /* slots claimed so far (__atomic) */
     int err;                   /* the first binding error, 0 (__atomic) */
+    int nworkers;              /* W */
+    pid_t *tids;               /* W: the thread of each slot once taken, else 0 */
 } cb_peer_pin_t;
 
-/* For open(): the plan of cfg (NULL when unpinned) and a new generation. */
-void cb_peer_pin_init(cb_peer_pin_t *p, const cb_exec_cfg_t *cfg);
+/* For open(): the plan of cfg (NULL when unpinned), W slots and a new
+ * generation. Returns 0 or -ENOMEM. */
+int cb_peer_pin_init(cb_peer_pin_t *p, const cb_exec_cfg_t *cfg);
+void cb_peer_pin_free(cb_peer_pin_t *p);
 
-/* On a worker thread: binds it to plan slot `slot` (unpinned: back to the
- * CPU set it had before its first binding). A binding that fails is kept in
- * p->err (see cb_peer_pin_error) and the thread stays where it was. */
+/* On a worker thread: notes it as slot `slot`'s and binds it to that plan
+ * slot (unpinned: back to the CPU set it had before its first binding). A
+ * binding that fails is kept in p->err (see cb_peer_pin_error) and the
+ * thread stays where it was. */
 void cb_peer_pin_slot(cb_peer_pin_t *p, int slot);
+
+/* For close(): waits, at most timeout_ns, until every noted thread has left
+ * the process (/proc/self/task/TID is gone). */
+void cb_peer_pin_wait_gone(const cb_peer_pin_t *p, uint64_t timeout_ns);
 
 /* The generation this thread last claimed a slot for. */
 extern __thread unsigned cb_peer_tls_gen __attribute__((tls_model("initial-exec")));
@@ -100,6 +116,22 @@ static inline void cb_peer_task_end(void)
  * wrapper on catching the forced unwind): one line on stderr naming the
  * task and the library, then _exit(1). Never returns. */
 void cb_peer_lost_worker(const char *exec, size_t index) __attribute__((noreturn));
+
+/* ---- open's barrier ---- */
+
+/* n threads wait for one another: each worker's first task in open. */
+typedef struct cb_peer_barrier {
+    unsigned n;
+    unsigned arrived; /* __atomic */
+    uint32_t word;    /* 1 once all have arrived */
+} cb_peer_barrier_t;
+
+void cb_peer_barrier_init(cb_peer_barrier_t *b, unsigned n);
+
+/* Arrives, and waits until all n have (at most timeout_ns from this call:
+ * a library that keeps a thread away does not hang open). Returns 0 or
+ * -ETIMEDOUT. */
+int cb_peer_barrier_wait(cb_peer_barrier_t *b, uint64_t timeout_ns);
 
 /* ---- waiting for a run ---- */
 

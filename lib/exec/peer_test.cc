@@ -85,6 +85,11 @@ struct Opened {
     }
 };
 
+uint64_t Plain(void *, size_t i)
+{
+    return (uint64_t)i * 3 + 7;
+}
+
 /* ---- every task once ---- */
 
 struct Counts {
@@ -188,6 +193,32 @@ TEST(Peers, WorkerCountIsHonoured)
                 }
             });
         }
+    }
+}
+
+/* The library's threads start in open, untimed, and (but for libuv's,
+ * which stay for the process) are gone when close returns: W of them, or
+ * W - 1 where the caller is one of the W. Each in a process of its own, so
+ * that no thread of another test is still around. */
+TEST(Peers, ThreadsStartInOpenAndEndInClose)
+{
+    for (const char *name : kPeers) {
+        InOwnProcess(true, name, [&] {
+            const int w = 2, before = SettledThreads();
+            cb_exec_cfg_t c = {};
+            c.workers = w;
+            c.tasks = 4;
+            c.fn = Plain;
+            {
+                Opened o(name, c);
+                ASSERT_EQ(o.rc, 0) << name;
+                EXPECT_EQ(CountDir("/proc/self/task") - before, CallerRunsTasks(name) ? w - 1 : w)
+                    << name << ": threads after open";
+            }
+            if (!Find(name)->per_process) {
+                EXPECT_EQ(CountDir("/proc/self/task"), before) << name << ": threads after close";
+            }
+        });
     }
 }
 
@@ -326,11 +357,6 @@ void LogCallback(void *arg, size_t index, uint64_t value)
     log->calls++;
     log->on_caller += Tid() == log->caller;
     log->wrong += value != (uint64_t)index * 3 + 7;
-}
-
-uint64_t Plain(void *, size_t i)
-{
-    return (uint64_t)i * 3 + 7;
 }
 } // namespace
 
