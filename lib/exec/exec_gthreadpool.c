@@ -142,6 +142,13 @@ static int gtp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resu
     return cb_peer_pin_error(&x->pin);
 }
 
+static const char *gthreadpool_unavailable(void)
+{
+    return CB_PEER_TSAN ? "ThreadSanitizer cannot see GLib's synchronisation (its own futexes): "
+                          "every task would read as a race"
+                        : NULL;
+}
+
 const cb_executor_t cb_exec_gthreadpool = {
     .name = "gthreadpool",
     .summary = "GLib's GThreadPool, exclusive, W threads, a push per task; no completion "
@@ -150,6 +157,7 @@ const cb_executor_t cb_exec_gthreadpool = {
     .unit = "pthread",
     .pool = 1,
     .task_bytes = 32, /* GLib's queue node */
+    .unavailable = gthreadpool_unavailable,
     .open = gtp_open,
     .run = gtp_run,
     .close = gtp_close,

@@ -121,6 +121,13 @@ static int omp_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *resu
     return cb_peer_pin_error(&x->pin);
 }
 
+static const char *openmp_unavailable(void)
+{
+    return CB_PEER_TSAN ? "ThreadSanitizer cannot see libgomp's synchronisation (its own futexes): "
+                          "every task would read as a race"
+                        : NULL;
+}
+
 const cb_executor_t cb_exec_openmp = {
     .name = "openmp",
     .summary = "GNU OpenMP (libgomp): one parallel loop, schedule(dynamic), on W threads (the "
@@ -129,6 +136,7 @@ const cb_executor_t cb_exec_openmp = {
     .unit = "pthread",
     .pool = 1,
     .task_bytes = 0, /* the loop hands out indexes: nothing per task */
+    .unavailable = openmp_unavailable,
     .open = omp_open,
     .run = omp_run,
     .close = omp_close,

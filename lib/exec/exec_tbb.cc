@@ -185,6 +185,13 @@ int tbb_run(void *state, const cb_exec_cfg_t *cfg, cb_task_result_t *results)
     return cb_peer_pin_error(&x->pin);
 }
 
+const char *tbb_unavailable()
+{
+    return CB_PEER_TSAN ? "ThreadSanitizer cannot see oneTBB's synchronisation (its scheduler's "
+                          "own atomics): every task would read as a race"
+                        : nullptr;
+}
+
 } // namespace
 
 extern "C" const cb_executor_t cb_exec_tbb = {
@@ -197,7 +204,7 @@ extern "C" const cb_executor_t cb_exec_tbb = {
     .pool = 1,
     .task_bytes = 128, /* a task object */
     .per_process = 0,
-    .unavailable = nullptr,
+    .unavailable = tbb_unavailable,
     .open = tbb_open,
     .run = tbb_run,
     .close = tbb_close,

@@ -42,16 +42,24 @@
 #ifndef CB_ASAN
 #define CB_ASAN 0
 #endif
+#if defined(__SANITIZE_THREAD__)
+#define CB_TSAN 1
+#else
+#define CB_TSAN 0
+#endif
 
 namespace
 {
 
-/* Every executor of the registry: a new one is tested here without an edit. */
+/* Every executor of the registry that can run here: a new one is tested
+ * here without an edit. (Under ThreadSanitizer the library executors that
+ * synchronise where it cannot see say so, and are left out.) */
 std::vector<const char *> AllNames()
 {
     std::vector<const char *> v;
     for (size_t i = 0; i < cb_executor_count; i++)
-        v.push_back(cb_executors[i]->name);
+        if (cb_executor_available(cb_executors[i]))
+            v.push_back(cb_executors[i]->name);
     return v;
 }
 const std::vector<const char *> kAll = AllNames();
@@ -222,14 +230,22 @@ TEST(Registry, NamesInListOrder)
     for (const char *name : kContract)
         EXPECT_NE(cb_executor_find(name), nullptr) << name;
     for (size_t i = 0; i < cb_executor_count; i++) {
-        EXPECT_EQ(cb_executor_find(kAll[i]), cb_executors[i]);
+        const char *name = cb_executors[i]->name;
+        EXPECT_EQ(cb_executor_find(name), cb_executors[i]);
         for (size_t j = 0; j < i; j++)
             EXPECT_STRNE(cb_executors[i]->name, cb_executors[j]->name);
         EXPECT_GT(strlen(cb_executors[i]->summary), 10u);
         EXPECT_NE(cb_executors[i]->run, nullptr);
-        /* Everything here is Linux-only code, and this is Linux. */
-        EXPECT_EQ(cb_executor_available(cb_executors[i]), 1) << kAll[i];
+        /* Everything here is Linux-only code, and this is Linux; only a
+         * sanitizer may keep a library executor out, and says why. */
+        if (!CB_TSAN) {
+            EXPECT_EQ(cb_executor_available(cb_executors[i]), 1) << name;
+        } else if (!cb_executor_available(cb_executors[i])) {
+            EXPECT_GT(strlen(cb_executors[i]->unavailable()), 10u) << name;
+        }
     }
+    for (const char *name : kContract)
+        EXPECT_EQ(cb_executor_available(cb_executor_find(name)), 1) << name;
     EXPECT_EQ(cb_executor_find("threads"), nullptr);
     EXPECT_EQ(cb_executor_find(""), nullptr);
 }

@@ -38,6 +38,25 @@
 extern "C" {
 #endif
 
+/* ---- sanitizers ---- */
+
+/* ThreadSanitizer sees only the synchronisation of instrumented code and
+ * of the pthread calls it intercepts. A library that hands work over
+ * through its own futexes or atomics (libgomp's barriers, TBB's scheduler,
+ * GLib's GMutex and GAsyncQueue) looks, under it, as if every task raced
+ * with its caller: under TSan such an executor says so as its unavailable
+ * reason instead of failing every test. */
+#if defined(__SANITIZE_THREAD__)
+#define CB_PEER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CB_PEER_TSAN 1
+#endif
+#endif
+#ifndef CB_PEER_TSAN
+#define CB_PEER_TSAN 0
+#endif
+
 /* ---- pinning ---- */
 
 typedef struct cb_peer_pin {
