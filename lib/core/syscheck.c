@@ -12,12 +12,18 @@
 #include <cpuid.h>
 #endif
 
+/* The prefix of root's paths: "" for this machine's "/". */
+static const char *pre(const char *root)
+{
+    return strcmp(root, "/") == 0 ? "" : root;
+}
+
 /* The first line of root/rel without its newline and surrounding blanks,
  * in buf; 0, or -1 when the file cannot be read. */
 static int read_line(const char *root, const char *rel, char *buf, size_t len)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s", strcmp(root, "/") == 0 ? "" : root, rel);
+    snprintf(path, sizeof(path), "%s/%s", pre(root), rel);
     FILE *f = fopen(path, "re");
     if (f == NULL)
         return -1;
@@ -63,7 +69,7 @@ static void governor(const char *root, cb_syscheck_t *s)
 {
     cb_sys_item_t *it = add(s, "sys_governor", "CPU frequency governor");
     char dir[512];
-    snprintf(dir, sizeof(dir), "%s/sys/devices/system/cpu", strcmp(root, "/") == 0 ? "" : root);
+    snprintf(dir, sizeof(dir), "%s/sys/devices/system/cpu", pre(root));
     DIR *d = opendir(dir);
     size_t w = 0;
     int other = 0;
@@ -280,7 +286,7 @@ static void swap(const char *root, cb_syscheck_t *s)
 {
     cb_sys_item_t *it = add(s, "sys_swap_used", "Swap in use");
     char path[512];
-    snprintf(path, sizeof(path), "%s/proc/meminfo", strcmp(root, "/") == 0 ? "" : root);
+    snprintf(path, sizeof(path), "%s/proc/meminfo", pre(root));
     FILE *f = fopen(path, "re");
     long total = -1, free_kb = -1;
     if (f) {

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/core/helper.h"
 #include "lib/core/task_env.h"
 #include "lib/user/user.h"
 
@@ -204,19 +205,12 @@ int cb_user_check_command(const char *cmd, char *err, size_t len)
         }
         return 0;
     }
-    const char *path = getenv("PATH");
-    char *copy = strdup(path && path[0] ? path : "/usr/bin:/bin");
-    int found = 0;
-    for (char *save = NULL, *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
-         d = strtok_r(NULL, ":", &save)) {
-        char full[PATH_MAX * 2];
-        snprintf(full, sizeof(full), "%s/%s", d, prog);
-        found = access(full, X_OK) == 0;
-    }
-    free(copy);
+    char *found = cb_helper_find(prog);
     if (!found) {
+        const char *path = getenv("PATH");
         snprintf(err, len, "--command: '%s' not found in PATH (%s)", prog, path ? path : "unset");
         return -1;
     }
+    free(found);
     return 0;
 }
