@@ -137,6 +137,23 @@ enum {
     CB_BUILD_SKIP = 1, /* no configuration at this point */
 };
 
+/* The CPython side of an experiment: its script measures every point whose
+ * configuration build() marked python (runner.h), once per repetition, as
+ * a tracked child under the timeout, interleaved with the C
+ * configurations; its rows join theirs. The protocol is in
+ * scripts/cb_py.py. A declaration with one gets --no-python (leave the
+ * CPython rows out) and --python PATH (the interpreter; default: python3
+ * on PATH, or /usr/bin/python3 when only it has the optional modules);
+ * meta records python and python_version. No python3, a script that is not
+ * found, an interpreter that fails to start or is older than 3.8: every
+ * CPython row `skipped` with the reason. A script that fails, dies, hangs
+ * or writes an unreadable CSV: its rows `error`, `crashed` or `timeout`. */
+typedef struct cb_python_def {
+    const char *script;   /* "scripts/python_switch.py", shipped beside the binary */
+    const char *optional; /* comma list of modules some points need, for the
+                             choice of interpreter ("greenlet,gevent"); NULL */
+} cb_python_def_t;
+
 typedef struct cb_experiment_def {
     const char *name;    /* "sync": the binary, the files' stem, plots/NAME.gp */
     const char *plot;    /* the plot script's stem when it is not name (NULL: name) */
@@ -170,6 +187,7 @@ typedef struct cb_experiment_def {
     int (*per_rep_rows)(cb_exp_t *x);
     void (*verdict)(cb_exp_t *x, const cb_results_t *r, FILE *out);
     void (*finish)(cb_exp_t *x); /* frees what prepare took */
+    const cb_python_def_t *python; /* the CPython side, or NULL */
 } cb_experiment_def_t;
 
 /* What the hooks see of a run. */
@@ -191,6 +209,7 @@ struct cb_exp {
     size_t nmeta;
     cb_pin_plan_t **plans;
     size_t nplans, cap_plans;
+    struct cb_python_run *py; /* the CPython side's state (python.c) */
 };
 
 /* The whole main() of an experiment. */
@@ -233,6 +252,10 @@ size_t cb_exp_pins_given(cb_exp_t *x, cb_pin_choice_t *out);
 /* Pin choices for experiments that also run unpinned rows: the --pin
  * policy, then none (just none when --pin none). */
 size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out);
+
+/* 1 when the run leaves the CPython rows out (--no-python). For build():
+ * skip the py_* points then. */
+int cb_exp_no_python(const cb_exp_t *x);
 
 /* Prints the --list of an experiment's axes. */
 void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out);

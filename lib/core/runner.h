@@ -59,6 +59,12 @@ struct cb_config {
      * into every thread and process made after it starts, and each clone
      * copies the counters: a measurement of creating units pays for that. */
     const char *no_counters;
+    /* A CPython point (an executor py_*): build() fills key and metrics and
+     * leaves measure NULL; the declaration's script (cb_python_def_t)
+     * measures it, once per repetition with every other CPython point of the
+     * run, on python_plan's PUs (NULL: unpinned). */
+    int python;
+    const struct cb_pin_plan *python_plan;
 };
 
 typedef struct cb_experiment {
