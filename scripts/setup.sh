@@ -33,6 +33,10 @@ declare -A need=(
   [python3-scipy]=/usr/lib/python3/dist-packages/scipy/__init__.py
   # scripts:workflow_test parses the GitHub workflow.
   [python3-yaml]=/usr/lib/python3/dist-packages/yaml/__init__.py
+  # The CPython rows that run greenlet switches and gevent servers (switch,
+  # echo); the harness picks Debian's python3 when another on PATH lacks them.
+  [python3-greenlet]=/usr/lib/python3/dist-packages/greenlet/__init__.py
+  [python3-gevent]=/usr/lib/python3/dist-packages/gevent/__init__.py
   [gcc]=/usr/bin/gcc
   [g++]=/usr/bin/g++
   # The library executors (lib/exec: tbb, gthreadpool, uv_pool; openmp is
