@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/python.h"
+
 /* ---- flags ---- */
 
 typedef struct flag_ctx {
@@ -301,6 +303,8 @@ static void free_exp(cb_exp_t *x)
     free(x->params);
     free(x->given);
     free(x->params_keys);
+    cb_python_free(x->py);
+    x->py = NULL;
     if (x->topo)
         cb_topo_free(x->topo);
     cb_cli_free(&x->opts);
@@ -365,11 +369,14 @@ static const char *const *params_of(const cb_experiment_def_t *d, const char **k
     return keys;
 }
 
+/* The declaration's own rows of a repetition, then its CPython points'. */
 static int per_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
 {
     (void)o;
     cb_exp_t *x = ctx;
-    return x->def->per_rep(x, rep, r);
+    int rc = x->def->per_rep ? x->def->per_rep(x, rep, r) : 0;
+    int prc = cb_python_rep(x, rep, r);
+    return rc < 0 ? rc : prc;
 }
 
 static void verdict(const cb_results_t *r, FILE *out, void *ctx)
@@ -386,10 +393,12 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     x.params = calloc(1, d->params_size ? d->params_size : 1);
     x.given = calloc(d->nflags + 1, 1);
     x.params_keys = calloc(d->nflags + 1, sizeof(*x.params_keys));
-    cb_cli_extra_t *extra = calloc(d->nflags + 1, sizeof(*extra));
+    int oom = 0;
+    x.py = cb_python_new(d, &oom);
+    cb_cli_extra_t *extra = calloc(d->nflags + 3, sizeof(*extra));
     flag_ctx_t *fctx = calloc(d->nflags + 1, sizeof(*fctx));
     const char **all_e = axis_list(&d->executors, 0), **all_w = axis_list(&d->workloads, 0);
-    if (!x.params || !x.given || !x.params_keys || !extra || !fctx || !all_e || !all_w) {
+    if (oom || !x.params || !x.given || !x.params_keys || !extra || !fctx || !all_e || !all_w) {
         fprintf(stderr, "%s: could not run: out of memory\n", d->name);
         goto out_nocli;
     }
@@ -406,7 +415,7 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         .prog = d->name,
         .summary = d->summary,
         .extra = extra,
-        .nextra = d->nflags,
+        .nextra = d->nflags + cb_python_flags(x.py, extra + d->nflags),
         .executor_names = all_e,
         .workload_names = all_w,
     };
@@ -459,7 +468,13 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     }
     if (rc != 0)
         goto out;
-    if (b.n == 0 && !(d->per_rep && d->per_rep_rows && d->per_rep_rows(&x))) {
+    if (cb_python_setup(&x, b.cfgs, &b.n) < 0) {
+        fprintf(stderr, "%s: could not run: out of memory\n", d->name);
+        rc = CB_EXIT_NORUN;
+        goto out;
+    }
+    if (b.n == 0 && cb_python_points(&x) == 0 &&
+        !(d->per_rep && d->per_rep_rows && d->per_rep_rows(&x))) {
         fprintf(stderr,
                 "%s: nothing to run: no configuration matches these --executors and "
                 "--workloads (see --list)\n",
@@ -469,7 +484,7 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     }
     x.run.configs = b.cfgs;
     x.run.nconfigs = b.n;
-    x.run.per_rep = d->per_rep ? per_rep : NULL;
+    x.run.per_rep = d->per_rep || cb_python_points(&x) ? per_rep : NULL;
     x.run.per_rep_ctx = &x;
     x.run.verdict = d->verdict ? verdict : NULL;
     x.run.verdict_ctx = &x;

@@ -186,7 +186,7 @@ typedef struct cb_experiment_def {
      * alone), so that a run without configurations still runs. */
     int (*per_rep_rows)(cb_exp_t *x);
     void (*verdict)(cb_exp_t *x, const cb_results_t *r, FILE *out);
-    void (*finish)(cb_exp_t *x); /* frees what prepare took */
+    void (*finish)(cb_exp_t *x);   /* frees what prepare took */
     const cb_python_def_t *python; /* the CPython side, or NULL */
 } cb_experiment_def_t;
 
@@ -256,6 +256,12 @@ size_t cb_exp_pins_and_none(cb_exp_t *x, cb_pin_choice_t *out);
 /* 1 when the run leaves the CPython rows out (--no-python). For build():
  * skip the py_* points then. */
 int cb_exp_no_python(const cb_exp_t *x);
+
+/* The interpreter the CPython side chose (for an experiment whose CPython
+ * points are measured by its own C code, echo's servers), or NULL with the
+ * reason in *why (no python3, too old, --no-python, ...). Valid from
+ * build() on (the choice is made when the first CPython point is built). */
+const char *cb_exp_python(cb_exp_t *x, const char **why);
 
 /* Prints the --list of an experiment's axes. */
 void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out);

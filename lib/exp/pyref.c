@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/core/helper.h"
+#include "lib/core/python.h"
 
 static const char *no_python(void)
 {
@@ -79,22 +80,6 @@ static int add_failed(cb_results_t *r, int rep, const cb_pyref_t *p, cb_status_t
     return 0;
 }
 
-/* The last non-empty line of a file (the script's reason when it fails). */
-static void last_line(const char *path, char *out, size_t len)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    while (f && getline(&line, &cap, f) > 0)
-        if (line[0] != '\n')
-            snprintf(out, len, "%s", line);
-    if (f)
-        fclose(f);
-    free(line);
-    out[strcspn(out, "\n")] = '\0';
-}
-
 /* The user's Python task (--py-task and its path and arguments), after
  * the NULL that ends argv's fixed part. */
 static void append_py_task(const cb_pyref_t *p, char **argv, size_t cap)
@@ -126,25 +111,7 @@ static int nconfigs(const cb_pyref_t *p)
 cb_status_t cb_pyref_status(const char *script, int rc, double limit_s, const char *errpath,
                             char *why, size_t len)
 {
-    char last[160] = "";
-    if (rc == 0)
-        return CB_OK;
-    if (errpath)
-        last_line(errpath, last, sizeof(last));
-    if (rc == -ETIMEDOUT) {
-        snprintf(why, len, "%s: timeout after %g s (killed with its processes)", script, limit_s);
-        return CB_TIMEOUT;
-    }
-    if (rc >= 128 && rc < 128 + NSIG) {
-        const char *sig = sigabbrev_np(rc - 128);
-        snprintf(why, len, "%s died of SIG%s", script, sig ? sig : "NAL");
-        return CB_CRASHED;
-    }
-    if (rc < 0)
-        snprintf(why, len, "%s: %s", script, strerror(-rc));
-    else
-        snprintf(why, len, "%s failed (exit %d): %s", script, rc, last);
-    return CB_ERROR;
+    return cb_python_status(script, rc, limit_s, errpath, why, len);
 }
 
 int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
@@ -269,7 +236,7 @@ int cb_pyref_check_task(cb_pyref_t *p, const char *argv0, char *why, size_t len)
     int rc = cb_helper_run(argv, out, sizeof(out), errpath, 60);
     if (rc != 0) {
         char last[400] = "";
-        last_line(errpath, last, sizeof(last));
+        cb_python_last_line(errpath, last, sizeof(last));
         unlink(errpath);
         if (rc == -ETIMEDOUT)
             snprintf(why, len, "--py-task %s: importing it took over 60 s", p->py_task);
