@@ -43,6 +43,24 @@ CB_EXPERIMENTS = [
     {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
     {
+        "name": "tasksize",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_tasksize.py",
+        ],
+        "plot": ("1500", "900"),
+        "gate": None,
+    },
+    {
+        "name": "sleeps",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_sleeps.py",
+        ],
+        "plot": ("1400", "800"),
+        "gate": None,
+    },
+    {
         "name": "ipc",
         "data": ["//scripts:python_ipc.py"],
         "plot": ("1600", "1000"),

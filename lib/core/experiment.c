@@ -369,14 +369,15 @@ static const char *const *params_of(const cb_experiment_def_t *d, const char **k
     return keys;
 }
 
-/* The declaration's own rows of a repetition, then its CPython points'. */
+/* A repetition's CPython points, then the declaration's own rows (which
+ * may derive figures from the repetition's C and CPython rows). */
 static int per_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
 {
     (void)o;
     cb_exp_t *x = ctx;
-    int rc = x->def->per_rep ? x->def->per_rep(x, rep, r) : 0;
     int prc = cb_python_rep(x, rep, r);
-    return rc < 0 ? rc : prc;
+    int rc = x->def->per_rep ? x->def->per_rep(x, rep, r) : 0;
+    return prc < 0 ? prc : rc;
 }
 
 static void verdict(const cb_results_t *r, FILE *out, void *ctx)

@@ -140,7 +140,8 @@ enum {
 /* The CPython side of an experiment: its script measures every point whose
  * configuration build() marked python (runner.h), once per repetition, as
  * a tracked child under the timeout, interleaved with the C
- * configurations; its rows join theirs. The protocol is in
+ * configurations (before per_rep, which can derive figures from them);
+ * its rows join theirs. The protocol is in
  * scripts/cb_py.py. A declaration with one gets --no-python (leave the
  * CPython rows out) and --python PATH (the interpreter; default: python3
  * on PATH, or /usr/bin/python3 when only it has the optional modules);
