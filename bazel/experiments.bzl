@@ -61,6 +61,15 @@ CB_EXPERIMENTS = [
         "gate": None,
     },
     {
+        "name": "collect",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_collect.py",
+        ],
+        "plot": ("1200", "700"),
+        "gate": None,
+    },
+    {
         "name": "ipc",
         "data": ["//scripts:python_ipc.py"],
         "plot": ("1600", "1000"),
