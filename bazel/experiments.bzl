@@ -69,6 +69,7 @@ CB_EXPERIMENTS = [
         "plot": ("1200", "700"),
         "gate": None,
     },
+    {"name": "hybrid", "data": [], "plot": ("1300", "700"), "gate": None},
     {
         "name": "ipc",
         "data": ["//scripts:python_ipc.py"],
