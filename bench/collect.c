@@ -116,6 +116,26 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
     return 0;
 }
 
+/* One repetition's sleeping time, C and CPython, for --tutorial. */
+static double rep_c_s, rep_py_s;
+
+static double expected_s(const params_t *p, const char *workload)
+{
+    long rounds =
+        strcmp(workload, "submit_wait") == 0 ? p->ntasks : (p->ntasks + p->pool - 1) / p->pool;
+    return (double)rounds * p->sleep_ms / 1e3;
+}
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "ceil(tasks / workers) sleeps submitted all at once, tasks sleeps one by one, %d "
+             "repetition(s), %d warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + rep_py_s * reps;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
@@ -132,6 +152,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
+        rep_py_s += expected_s(p, pt->workload) + 0.1; /* and the pool's start */
         return CB_BUILD_ADD;
     }
     ctx_t *c = cfg->ctx;
@@ -153,6 +174,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = measure,
         .ctx = c,
     };
+    rep_c_s += expected_s(p, pt->workload) + 0.01;
     return CB_BUILD_ADD;
 }
 
@@ -191,6 +213,10 @@ static size_t exec_names(const cb_name_t **out)
 
 static const cb_python_def_t python = {"scripts/python_collect.py", NULL};
 
+/* Tutorial 004's sizes: 20 tasks of time.sleep(2) on 5 workers, once. */
+static const char *const tutorial[] = {"--ntasks", "20", "--pool",   "5", "--sleep-ms", "2000",
+                                       "--reps",   "1",  "--warmup", "0", NULL};
+
 static const cb_experiment_def_t collect = {
     .name = "collect",
     .summary = "result() right after submit makes a pool serial: submit all then collect, "
@@ -204,5 +230,7 @@ static const cb_experiment_def_t collect = {
     .build = build,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(collect)

@@ -53,6 +53,48 @@ static int prepare(cb_exp_t *x)
     return -1;
 }
 
+/* --tutorial's estimate, gathered as the points are built: the C
+ * configurations' cpu work in task-lengths run one after another, and
+ * their expected sleeping time. */
+static double est_c_cpu, est_py_cpu, est_io_s;
+
+/* The expected time of T sleeps drawn in [ms (1 - j), ms (1 + j)], c at
+ * once: rounds of c, each as long as the longest of its draws. */
+static double io_expected_s(const params_t *p, long tasks, long c)
+{
+    double a = p->io_ms * (1 - p->io_jitter) / 1e3, b = p->io_ms * (1 + p->io_jitter) / 1e3;
+    long rounds = (tasks + c - 1) / c;
+    return (double)rounds * (a + (b - a) * (double)c / (double)(c + 1));
+}
+
+static void estimate_point(cb_exp_t *x, const char *e, const char *wl, long tasks, long workers)
+{
+    const params_t *p = x->params;
+    long pus = cb_topo_allowed_cores(x->topo);
+    int gil, pool;
+    if (strncmp(e, "py_", 3) == 0) {
+        gil = strcmp(e, "py_process") != 0 && strcmp(e, "py_process_pool") != 0;
+        pool = strstr(e, "_pool") != NULL;
+    } else {
+        const cb_executor_t *ex = cb_matrix_parse_name(e, &gil);
+        if (!ex)
+            return;
+        pool = ex->pool;
+        gil = gil && strncmp(e, "process", 7) != 0;
+    }
+    int serial = strstr(e, "serial") != NULL || strstr(e, "coroutine") != NULL ||
+                 strstr(e, "asyncio") != NULL;
+    long c_io = serial && strstr(e, "serial") ? 1 : pool ? workers : tasks;
+    long c_cpu = serial || gil ? 1 : (pool ? workers : tasks);
+    if (c_cpu > pus)
+        c_cpu = pus;
+    if (strcmp(wl, "cpu") == 0)
+        *(strncmp(e, "py_", 3) == 0 ? &est_py_cpu : &est_c_cpu) +=
+            (double)((tasks + c_cpu - 1) / c_cpu);
+    else if (strcmp(wl, "io") == 0)
+        est_io_s += io_expected_s(p, tasks, c_io);
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
@@ -63,6 +105,8 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             (strcmp(pt->workload, "cpu") == 0 || strcmp(pt->workload, "io") == 0)) {
             cb_pyref_select(py->execs, sizeof(py->execs), pt->executor);
             cb_pyref_select(py->wls, sizeof(py->wls), pt->workload);
+            if (cb_exp_tutorial(x) && pt->wi == 0)
+                estimate_point(x, pt->executor, pt->workload, py->tasks, py->workers);
         }
         return CB_BUILD_SKIP;
     }
@@ -78,7 +122,38 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .io_fraction = p->io_fraction,
         .file_bytes = (size_t)p->file_kib * 1024,
     };
-    return cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
+    int rc = cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
+    if (rc == CB_BUILD_ADD && cb_exp_tutorial(x))
+        estimate_point(x, pt->executor, pt->workload, py->tasks, serial ? 1 : pt->workers);
+    return rc;
+}
+
+/* C and CPython increments at their calibrated rates (the Python task
+ * counts as many as the C one under --tutorial), plus the sleeps. */
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    const params_t *p = x->params;
+    cb_pyref_t *py = x->user;
+    uint64_t it = cb_workload_cpu_calibrate(20);
+    double c_ns = it ? 20e6 / (double)it : NAN;
+    /* CPython's rate: the script's own calibration of 0.2 s. */
+    double py_ns = NAN;
+    if (py->execs[0]) {
+        cb_pyref_prepare(py, x->argv0, 0.2);
+        if (py->py_iters)
+            py_ns = 0.2e9 / (double)py->py_iters;
+        cb_pyref_free(py);
+        py->why = NULL;
+        py->py_iters = 0;
+    }
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "C %.2f ns and CPython %.1f ns an increment here, %ld increments a task, the "
+             "expected sleeps; %d repetition(s), %d warm-up",
+             c_ns, py_ns, p->cpu_iters, reps, warmup);
+    double once = est_c_cpu * (double)p->cpu_iters * c_ns / 1e9 +
+                  est_py_cpu * (double)p->cpu_iters * (isnan(py_ns) ? 0 : py_ns) / 1e9 + est_io_s;
+    return once * (reps + warmup);
 }
 
 static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
@@ -91,8 +166,14 @@ static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
          * long as a C one here. */
         const cb_wl_params_t wp = {.tasks = 1,
                                    .cpu_iters = (uint64_t)((params_t *)x->params)->cpu_iters};
-        cb_pyref_prepare(py, x->argv0,
-                         (double)cb_workload_task_ns(cb_workload_find("cpu"), &wp) / 1e9);
+        if (cb_exp_tutorial(x)) {
+            /* The tutorials' own loop: as many increments as the C task. */
+            cb_pyref_prepare(py, x->argv0, 0);
+            py->py_iters = (uint64_t)((params_t *)x->params)->cpu_iters;
+        } else {
+            cb_pyref_prepare(py, x->argv0,
+                             (double)cb_workload_task_ns(cb_workload_find("cpu"), &wp) / 1e9);
+        }
         cb_exp_meta(x, "python_cpu_iters", "%llu", (unsigned long long)py->py_iters);
     }
     return cb_pyref_rep(py, rep, r);
@@ -141,6 +222,13 @@ static void finish(cb_exp_t *x)
         cb_pyref_free(x->user);
 }
 
+/* Tutorial 003's E1 and E2: 4 tasks of 100,000,000 increments, in C and
+ * (the same count) in CPython; 4 sleeps of 1 to 3 s; one repetition after a
+ * warm-up. */
+static const char *const tutorial[] = {"--cpu-iters", "100000000", "--tasks",     "4",
+                                       "--io-ms",     "2000",      "--io-jitter", "0.5",
+                                       "--reps",      "1",         NULL};
+
 static const cb_experiment_def_t cpu_vs_io = {
     .name = "cpu_vs_io",
     .summary = "CPU-bound vs IO-bound work on every executor, in C, with the emulated "
@@ -157,5 +245,7 @@ static const cb_experiment_def_t cpu_vs_io = {
     .per_rep = per_rep,
     .verdict = verdict,
     .finish = finish,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(cpu_vs_io)

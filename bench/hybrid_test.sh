@@ -32,5 +32,17 @@ case "$row" in *,skipped,*"threads: over pid_max $pm,"*) ;; *) echo "FAIL: threa
 "$bin" --coros 0 --out "$T/c" >/dev/null 2>"$T/c.err"
 rc=$?
 [ "$rc" -eq 2 ] && [ "$(wc -l <"$T/c.err")" -eq 1 ] && grep -q -- "--coros" "$T/c.err" || { echo "FAIL: --coros 0: exit $rc: $(cat "$T/c.err")"; fail=1; }
+# --tutorial: the tutorial's 5 x 20 x 500, its expected duration first, the
+# time it took at the end; refused with --quick, in one line.
+mkdir -p "$T/d"
+"$bin" --tutorial --executors hybrid --no-plot --out "$T/d" >"$T/d.out" 2>"$T/d.err" || { echo "FAIL: --tutorial: exit $?: $(tail -2 "$T/d.err")"; fail=1; }
+head -1 "$T/d.out" | grep -q '^hybrid --tutorial: the tutorials.* own sizes; expected to take about [0-9]* s on this machine' || { echo "FAIL: --tutorial's first line: $(head -1 "$T/d.out")"; fail=1; }
+grep -q -- '^--tutorial: took [0-9]* s, estimated [0-9]* s' "$T/d.out" || { echo "FAIL: --tutorial: no closing line"; fail=1; }
+k=$(awk -F, '$2 == "hybrid" && $5 == 50000 && $8 == "peak_alive" && $9 == 50000 && $11 == "ok"' "$T/d/hybrid.csv" | wc -l)
+[ "$k" -eq 1 ] || { echo "FAIL: --tutorial: the hybrid did not hold 50000 tasks at once ($k rows)"; fail=1; }
+grep -q '^tutorial=1$' "$T/d/hybrid.meta" || { echo "FAIL: --tutorial: meta"; fail=1; }
+"$bin" --tutorial --quick --out "$T/d" >/dev/null 2>"$T/e.err"
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l <"$T/e.err")" -eq 1 ] && grep -q -- "--tutorial: not with --quick" "$T/e.err" || { echo "FAIL: --tutorial --quick: exit $rc: $(cat "$T/e.err")"; fail=1; }
 [ "$fail" -eq 0 ] && echo "hybrid: 300 tasks held at once on every executor; $(grep -F 'hybrid    ' "$T/a.out")"
 exit "$fail"

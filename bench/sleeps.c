@@ -155,6 +155,27 @@ static int prepare(cb_exp_t *x)
     return -1;
 }
 
+/* The seconds one repetition of the built configurations sleeps (C) and
+ * the CPython points (which make no warm-up), for --tutorial's estimate. */
+static double rep_c_s, rep_py_s;
+
+static double expected_s(const params_t *p, const char *workload)
+{
+    double units = strcmp(workload, "seeded") == 0 ? (double)longest(1, (size_t)p->ntasks)
+                                                   : 3.0 - 1.0 / 81 - 16.0 / 81; /* 226/81 */
+    return units * p->unit_ms / 1e3;
+}
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "the sleeps themselves: the longest of the seeded draws, 2.79 units for fresh ones, "
+             "%d repetitions and %d warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + rep_py_s * reps;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
@@ -172,6 +193,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
+        rep_py_s += expected_s(p, pt->workload) + 0.05; /* and a process start-up */
         return CB_BUILD_ADD;
     }
     ctx_t *c = cfg->ctx;
@@ -187,6 +209,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     cfg->metrics = metrics;
     cfg->nmetrics = NMETRICS;
     cfg->measure = measure;
+    rep_c_s += expected_s(p, pt->workload) + 0.01;
     return CB_BUILD_ADD;
 }
 
@@ -334,6 +357,10 @@ static size_t exec_names(const cb_name_t **out)
 
 static const cb_python_def_t python = {"scripts/python_sleeps.py", NULL};
 
+/* The tutorial's sizes: sleeps of 1 to 3 s; 3 runs of each (a single run
+ * is the tutorial's, the distribution needs more). */
+static const char *const tutorial[] = {"--unit-ms", "1000", "--reps", "3", "--warmup", "0", NULL};
+
 static const cb_experiment_def_t sleeps = {
     .name = "sleeps",
     .summary = "E2's figure explained: 4 sleeps of randint(1, 3) units on threads and processes, "
@@ -353,5 +380,7 @@ static const cb_experiment_def_t sleeps = {
     .per_rep = per_rep,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(sleeps)

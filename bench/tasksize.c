@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "lib/core/experiment.h"
+#include "lib/core/helper.h"
+#include "lib/wl/workload.h"
 #include "lib/exp/crossover.h"
 #include "lib/exp/matrix.h"
 
@@ -181,8 +183,8 @@ static int add_crossover(cb_exp_t *x, int rep, cb_results_t *r, const char *lang
 
 static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
 {
-    if (rep < 0)
-        return 0;
+    if (rep < 0 || ((const params_t *)x->params)->sizes.n < 2)
+        return 0; /* one size (--tutorial's): no crossing to find */
     for (size_t k = 0; k < x->nworkers; k++)
         for (int py = 0; py < 2; py++) {
             const char *lang = py ? "py_" : "";
@@ -244,12 +246,96 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                  "large\"; it gives no size, and at 10^8 increments per task measured 4 "
                  "processes 17.11 s vs 4 threads 30.26 s): where processes start to win, per "
                  "language:\n");
+    /* At the tutorial's own size, its figures beside the measured ones. */
+    const params_t *p = x->params;
+    for (size_t i = 0; i < p->sizes.n; i++) {
+        if (p->sizes.v[i] != 100000000)
+            continue;
+        for (int py = 0; py < 2; py++) {
+            const char *pe = py ? "py_process" : "process", *te = py ? "py_thread" : "thread";
+            double tp =
+                cb_results_median(r, &(cb_select_t){pe, "cpu", NULL, "wall_s", 0, 100000000});
+            double tt =
+                cb_results_median(r, &(cb_select_t){te, "cpu", NULL, "wall_s", 0, 100000000});
+            if (isnan(tp) || isnan(tt))
+                continue;
+            fprintf(out,
+                    "  at the tutorial's 10^8 increments per task: %-7s %s %.2f s vs %s %.2f s: "
+                    "threads %.2fx as long   (tutorial, CPython: 17.11 s vs 30.26 s, 1.77x)\n",
+                    py ? "CPython" : "C", pe, tp, te, tt, tt / tp);
+            char name[64];
+            snprintf(name, sizeof(name), "e1/%s/thread_over_process_1e8", py ? "CPython" : "C");
+            cb_exp_fact(x, name, tt / tp, "x", 30.26 / 17.11,
+                        "%s at 10^8 increments per task: %s %.2f s, %s %.2f s",
+                        py ? "CPython" : "C", pe, tp, te, tt);
+        }
+    }
+    if (p->sizes.n < 2)
+        return;
     say(x, r, out, "process", "crossover_vs_serial", "beats serial", "no size given");
     say(x, r, out, "process", "crossover_vs_thread", "beats thread", "no size given");
     say(x, r, out, "py_process", "crossover_vs_serial", "beats serial", "no size given");
     say(x, r, out, "py_process", "crossover_vs_thread", "beats thread",
         "below 10^8: 1.77x at 10^8");
 }
+
+/* Seconds one increment of CPython's loop takes here (the script's
+ * cpu_task on 2,000,000), or NAN. */
+static double py_ns_per_iter(cb_exp_t *x)
+{
+    const char *why;
+    const char *py = cb_exp_python(x, &why);
+    if (!py)
+        return NAN;
+    char *argv[] = {(char *)py, "-c",
+                    "import time\n"
+                    "def f(n):\n"
+                    "    c = 0\n"
+                    "    for i in range(n):\n"
+                    "        c += 1\n"
+                    "    return c\n"
+                    "t = time.perf_counter(); f(2000000)\n"
+                    "print((time.perf_counter() - t) / 2000000 * 1e9)\n",
+                    NULL};
+    char out[64] = "";
+    if (cb_helper_run(argv, out, sizeof(out), "/dev/null", 60) != 0)
+        return NAN;
+    return strtod(out, NULL);
+}
+
+/* Every configuration's expected time from the two rates: serial and the
+ * lock-bound CPython threads run the tasks one after another, the others
+ * on min(workers, PUs) at once. */
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    const params_t *p = x->params;
+    uint64_t it = cb_workload_cpu_calibrate(20);
+    double c_ns = it ? 20e6 / (double)it : NAN, py_ns = py_ns_per_iter(x);
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    long pus = cb_topo_allowed_cores(x->topo);
+    double c_s = 0, py_s = 0;
+    for (size_t k = 0; k < x->nworkers; k++) {
+        long w = x->workers[k];
+        double par = (double)(w < pus ? w : pus);
+        if (par > (double)p->ntasks)
+            par = (double)p->ntasks;
+        for (size_t i = 0; i < p->sizes.n; i++) {
+            double work = (double)p->ntasks * (double)p->sizes.v[i];
+            c_s += work * c_ns / 1e9 * (k == 0 ? 1 : 0) + 4 * work * c_ns / 1e9 / par;
+            if (!cb_exp_no_python(x) && !isnan(py_ns))
+                py_s += work * py_ns / 1e9 * ((k == 0 ? 1 : 0) + 2) + 2 * work * py_ns / 1e9 / par;
+        }
+    }
+    snprintf(how, len,
+             "C %.2f ns and CPython %.1f ns an increment here, %ld PUs, %d repetition(s), %d "
+             "warm-up",
+             c_ns, py_ns, pus, reps, warmup);
+    return c_s * (reps + warmup) + py_s * reps;
+}
+
+/* The tutorial's own size: 4 tasks of 100,000,000 increments, once. */
+static const char *const tutorial[] = {"--sizes", "100000000", "--ntasks", "4", "--reps",
+                                       "1",       "--warmup",  "0",        NULL};
 
 static size_t exec_names(const cb_name_t **out)
 {
@@ -278,5 +364,7 @@ static const cb_experiment_def_t tasksize = {
     .per_rep_rows = per_rep_rows,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(tasksize)

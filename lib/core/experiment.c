@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/clock.h"
 #include "lib/core/python.h"
 
 /* ---- flags ---- */
@@ -383,7 +384,82 @@ static int per_rep(int rep, cb_results_t *r, const cb_opts_t *o, void *ctx)
 static void verdict(const cb_results_t *r, FILE *out, void *ctx)
 {
     cb_exp_t *x = ctx;
-    x->def->verdict(x, r, out);
+    if (x->def->verdict)
+        x->def->verdict(x, r, out);
+    if (x->tutorial) {
+        double took = (double)(cb_now_ns() - x->start_ns) / 1e9;
+        if (x->tutorial_est_s > 0)
+            fprintf(out, "\n--tutorial: took %.0f s, estimated %.0f s (%.2fx the estimate)\n", took,
+                    x->tutorial_est_s, took / x->tutorial_est_s);
+        else
+            fprintf(out, "\n--tutorial: took %.0f s\n", took);
+    }
+}
+
+int cb_exp_reps(const cb_exp_t *x, int *warmup)
+{
+    *warmup = x->opts.warmup >= 0 ? x->opts.warmup : x->run.warmup;
+    return x->opts.reps > 0 ? x->opts.reps : x->run.reps;
+}
+
+int cb_exp_tutorial(const cb_exp_t *x)
+{
+    return x->tutorial;
+}
+
+static int no_op(void *ctx, const char *arg, char *err, size_t len)
+{
+    (void)ctx, (void)arg, (void)err, (void)len;
+    return 0;
+}
+
+/* --tutorial: the declaration's flags, then the user's (without it), into
+ * *out (malloc'ed; NULL when not given). Returns -1 to go on, or an exit
+ * status after the one line. */
+static int tutorial_argv(const cb_experiment_def_t *d, int argc, char **argv, char ***out,
+                         int *outc)
+{
+    int given = 0, quick = 0;
+    *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        given |= strcmp(argv[i], "--tutorial") == 0;
+        quick |= strcmp(argv[i], "--quick") == 0;
+    }
+    if (!given)
+        return -1;
+    if (!d->tutorial) {
+        fprintf(stderr,
+                "%s: --tutorial: this experiment measures no experiment of the tutorials as "
+                "written (docs/tutorials.md lists those that do)\n",
+                d->name);
+        return CB_EXIT_USAGE;
+    }
+    if (quick) {
+        fprintf(stderr,
+                "%s: --tutorial: not with --quick (--tutorial runs the tutorials' own "
+                "sizes, --quick CI's)\n",
+                d->name);
+        return CB_EXIT_USAGE;
+    }
+    int nt = 0;
+    while (d->tutorial[nt])
+        nt++;
+    char **v = calloc((size_t)(argc + nt + 1), sizeof(*v));
+    if (!v) {
+        fprintf(stderr, "%s: could not run: out of memory\n", d->name);
+        return CB_EXIT_NORUN;
+    }
+    int k = 0;
+    v[k++] = argv[0];
+    for (int i = 0; i < nt; i++)
+        v[k++] = (char *)d->tutorial[i];
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--tutorial") != 0)
+            v[k++] = argv[i];
+    v[k] = NULL;
+    *out = v;
+    *outc = k;
+    return -1;
 }
 
 int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
@@ -396,7 +472,9 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     x.params_keys = calloc(d->nflags + 1, sizeof(*x.params_keys));
     int oom = 0;
     x.py = cb_python_new(d, &oom);
-    cb_cli_extra_t *extra = calloc(d->nflags + 3, sizeof(*extra));
+    cb_cli_extra_t *extra = calloc(d->nflags + 4, sizeof(*extra));
+    char **targv = NULL;
+    int targc = 0;
     flag_ctx_t *fctx = calloc(d->nflags + 1, sizeof(*fctx));
     const char **all_e = axis_list(&d->executors, 0), **all_w = axis_list(&d->workloads, 0);
     if (oom || !x.params || !x.given || !x.params_keys || !extra || !fctx || !all_e || !all_w) {
@@ -420,7 +498,19 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         .executor_names = all_e,
         .workload_names = all_w,
     };
-    rc = cb_runner_start(&spec, argc, argv, &x.opts, &x.topo);
+    if (d->tutorial)
+        extra[spec.nextra++] = (cb_cli_extra_t){
+            "tutorial",
+            0,
+            NULL,
+            "the tutorials' own experiment, sizes as they wrote them (not with --quick); says "
+            "first how long it will take",
+            no_op,
+            NULL};
+    if ((rc = tutorial_argv(d, argc, argv, &targv, &targc)) >= 0)
+        goto out_nocli;
+    x.tutorial = targv != NULL;
+    rc = cb_runner_start(&spec, targv ? targc : argc, targv ? targv : argv, &x.opts, &x.topo);
     if (rc >= 0) {
         x.topo = NULL; /* the options are freed already */
         memset(&x.opts, 0, sizeof(x.opts));
@@ -483,11 +573,25 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
         rc = CB_EXIT_USAGE;
         goto out;
     }
+    x.tutorial_est_s = -1;
+    if (x.tutorial) {
+        char how[256] = "";
+        x.tutorial_est_s = d->tutorial_estimate ? d->tutorial_estimate(&x, how, sizeof(how)) : -1;
+        printf("%s --tutorial: the tutorials' own sizes;", d->name);
+        if (x.tutorial_est_s > 0)
+            printf(" expected to take about %.0f s on this machine (%s)\n", x.tutorial_est_s, how);
+        else
+            printf(" its duration here is not estimated\n");
+        fflush(stdout);
+        cb_exp_meta(&x, "tutorial", "1");
+        cb_exp_meta(&x, "tutorial_estimate_s", "%.1f", x.tutorial_est_s);
+    }
+    x.start_ns = cb_now_ns();
     x.run.configs = b.cfgs;
     x.run.nconfigs = b.n;
     x.run.per_rep = d->per_rep || cb_python_points(&x) ? per_rep : NULL;
     x.run.per_rep_ctx = &x;
-    x.run.verdict = d->verdict ? verdict : NULL;
+    x.run.verdict = d->verdict || x.tutorial ? verdict : NULL;
     x.run.verdict_ctx = &x;
     x.run.meta = (const char *const *)x.meta;
     x.run.params = params_of(d, x.params_keys);
@@ -496,6 +600,7 @@ out:
     if (d->finish)
         d->finish(&x);
 out_nocli:
+    free(targv);
     free(b.cfgs);
     free(b.ctx);
     free(extra);

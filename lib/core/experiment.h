@@ -24,6 +24,7 @@
 
 #include <math.h> /* NAN, in the flag macros */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "lib/core/cli.h"
@@ -189,6 +190,15 @@ typedef struct cb_experiment_def {
     void (*verdict)(cb_exp_t *x, const cb_results_t *r, FILE *out);
     void (*finish)(cb_exp_t *x);   /* frees what prepare took */
     const cb_python_def_t *python; /* the CPython side, or NULL */
+    /* The tutorials' own experiment: flags as on the command line
+     * (NULL-terminated), which --tutorial puts before the user's (a flag
+     * given after them still wins). NULL: --tutorial is refused with one
+     * line. */
+    const char *const *tutorial;
+    /* For --tutorial: the seconds the run should take here, from a short
+     * calibration (after the points are built), and in how what it is
+     * estimated from; < 0: unknown. */
+    double (*tutorial_estimate)(cb_exp_t *x, char *how, size_t len);
 } cb_experiment_def_t;
 
 /* What the hooks see of a run. */
@@ -211,6 +221,9 @@ struct cb_exp {
     cb_pin_plan_t **plans;
     size_t nplans, cap_plans;
     struct cb_python_run *py; /* the CPython side's state (python.c) */
+    int tutorial;             /* --tutorial given */
+    uint64_t start_ns;        /* when the run's measurements started */
+    double tutorial_est_s;    /* its estimate, or < 0 */
 };
 
 /* The whole main() of an experiment. */
@@ -263,6 +276,14 @@ int cb_exp_no_python(const cb_exp_t *x);
  * reason in *why (no python3, too old, --no-python, ...). Valid from
  * build() on (the choice is made when the first CPython point is built). */
 const char *cb_exp_python(cb_exp_t *x, const char **why);
+
+/* The measured repetitions this run makes, and in *warmup its warm-ups
+ * (the C configurations'; the CPython side warms up in its calibrations). */
+int cb_exp_reps(const cb_exp_t *x, int *warmup);
+
+/* 1 when the run is --tutorial (the tutorials' own sizes): for build()
+ * and the verdict. */
+int cb_exp_tutorial(const cb_exp_t *x);
 
 /* Prints the --list of an experiment's axes. */
 void cb_exp_print_list(const cb_experiment_def_t *def, FILE *out);
