@@ -26,9 +26,14 @@ CB_EXPERIMENTS = [
     },
     {
         "name": "spawn",
-        "data": [":tiny", "//plots:bars_log.gp"],
+        "data": [
+            ":tiny",
+            "//plots:bars_log.gp",
+            "//scripts:cb_py.py",
+            "//scripts:python_spawn.py",
+        ],
         "plot": ("1400", "800"),
-        "gate": "--quick --pinned-only --reps 10",
+        "gate": "--quick --pinned-only --no-python --reps 10",
         "gate_metrics": "relative",
     },
     {

@@ -7,7 +7,12 @@
  *
  * Rows come from the executor registry: an executor that starts a unit per
  * task is measured on its unit (thread: pthread), a pool on `submit` and
- * `stream`. */
+ * `stream`. CPython's constructs (py_*, scripts/python_spawn.py through the
+ * shared CPython driver): threading.Thread start + join (py_thread on
+ * pthread), multiprocessing.Process start + join per start method
+ * (py_process on fork, forkserver, spawn), and a submit + result and a
+ * stream on warm ThreadPoolExecutor and ProcessPoolExecutor
+ * (py_thread_pool, py_process_pool). */
 
 #include <math.h>
 #include <stdio.h>
@@ -43,16 +48,63 @@ static int starts_something(const cb_executor_t *e)
     return e->unit != NULL;
 }
 
+static const cb_name_t py_execs[] = {
+    {"py_thread", "CPython: threading.Thread start + join (workload pthread)", NULL, 0},
+    {"py_process",
+     "CPython: multiprocessing.Process start + join, per start method (fork, forkserver, spawn)",
+     NULL, 0},
+    {"py_thread_pool", "CPython: a warm concurrent.futures.ThreadPoolExecutor (submit, stream)",
+     NULL, 0},
+    {"py_process_pool",
+     "CPython: a warm concurrent.futures.ProcessPoolExecutor, fork (submit, stream)", NULL, 0},
+};
+#define NPY (sizeof(py_execs) / sizeof(py_execs[0]))
+
 static size_t executor_names(const cb_name_t **out)
 {
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
         tab[0] = (cb_name_t){"raw", "the bare system call", NULL, 0};
-        n = 1 + cb_executor_name_table(tab + 1, 63, starts_something);
+        n = 1 + cb_executor_name_table(tab + 1, 63 - NPY, starts_something);
+        for (size_t i = 0; i < NPY; i++)
+            tab[n++] = py_execs[i];
     }
     *out = tab;
     return n;
+}
+
+/* The mechanisms, and CPython's two other start methods. */
+static const cb_name_t py_only_wls[] = {
+    {"forkserver", "CPython only: Process start + join, start method forkserver", NULL, 0},
+    {"spawn", "CPython only: Process start + join, start method spawn (a fresh interpreter)", NULL,
+     0},
+};
+
+static size_t workload_names(const cb_name_t **out)
+{
+    static cb_name_t tab[32];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *m;
+        size_t k = cb_spawn_mech_names(&m);
+        for (size_t i = 0; i < k && n < 30; i++)
+            tab[n++] = m[i];
+        tab[n++] = py_only_wls[0];
+        tab[n++] = py_only_wls[1];
+    }
+    *out = tab;
+    return n;
+}
+
+/* The CPython points: which executor runs which workload. */
+static int py_runs(const char *e, const char *w)
+{
+    if (strcmp(e, "py_thread") == 0)
+        return strcmp(w, "pthread") == 0;
+    if (strcmp(e, "py_process") == 0)
+        return strcmp(w, "fork") == 0 || strcmp(w, "forkserver") == 0 || strcmp(w, "spawn") == 0;
+    return strcmp(w, "submit") == 0 || strcmp(w, "stream") == 0;
 }
 
 static size_t pins(cb_exp_t *x, cb_pin_choice_t *out)
@@ -75,7 +127,35 @@ static void finish(cb_exp_t *x)
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
+    if (strncmp(pt->executor, "py_", 3) == 0) {
+        /* On the --pin policy alone: CPython's costs are its own, not where
+         * the kernel wakes an unpinned thread (and the rows double the
+         * run's time). */
+        if (cb_exp_no_python(x) || !py_runs(pt->executor, pt->workload) ||
+            pt->pin->policy != x->opts.pin)
+            return CB_BUILD_SKIP;
+        int pool = strstr(pt->executor, "_pool") != NULL;
+        int workers = pool ? cb_topo_allowed_cores(x->topo) : 1;
+        if (workers < 1)
+            workers = 1;
+        const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, workers);
+        if (!plan)
+            return CB_EXIT_USAGE;
+        int stream = strcmp(pt->workload, "stream") == 0;
+        /* tasks: 1 a start or submit; a stream runs as many as fill
+         * --min-ms (its `tasks` metric), 0 in the key. */
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, workers, stream ? 0 : 1, pt->pin->name},
+            .metrics = stream ? stream_metrics : spawn_metrics,
+            .nmetrics = 2,
+            .python = 1,
+            .python_plan = plan,
+        };
+        return CB_BUILD_ADD;
+    }
     const cb_spawn_mech_t *m = cb_spawn_mech_find(pt->workload);
+    if (!m)
+        return CB_BUILD_SKIP; /* a CPython-only start method */
     const cb_executor_t *e = cb_executor_find(pt->executor);
     /* Which pairs run: raw on every bare mechanism; an executor on its unit,
      * a pool on the submit and stream mechanisms. */
@@ -172,6 +252,61 @@ static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
     return rc;
 }
 
+static double med(const cb_results_t *r, const char *e, const char *w, const char *pin)
+{
+    return cb_results_median(r, &(cb_select_t){e, w, pin, "us_per_spawn", 0, 0});
+}
+
+/* E3: the tutorials say a thread starts "tens to hundreds of times" faster
+ * than a process (003; 000 and 002: only "slightly"). */
+static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const char *pin = cb_runner_pin_name(&x->opts);
+    fprintf(out,
+            "\nE3 (tutorial 003: a thread starts \"tens to hundreds of times\" faster than "
+            "a process; 000 and 002: \"slightly\" faster), pinned %s, start + join:\n",
+            pin);
+    double th = med(r, "raw", "pthread", pin);
+    static const char *const cmech[] = {"fork", "fork_256m", "vfork", "posix_spawn"};
+    for (size_t i = 0; i < 4 && !isnan(th); i++) {
+        double pr = med(r, "raw", cmech[i], pin);
+        if (isnan(pr))
+            continue;
+        fprintf(out, "  C        %-12s %9.1f us over pthread %7.1f us: %6.1fx\n", cmech[i], pr, th,
+                pr / th);
+        char name[64];
+        snprintf(name, sizeof(name), "e3/C/%s_over_pthread", cmech[i]);
+        cb_exp_fact(x, name, pr / th, "x", NAN, "C: %s %.1f us against pthread %.1f us", cmech[i],
+                    pr, th);
+    }
+    double pth = med(r, "py_thread", "pthread", pin);
+    static const char *const pymech[] = {"fork", "forkserver", "spawn"};
+    for (size_t i = 0; i < 3 && !isnan(pth); i++) {
+        double pr = med(r, "py_process", pymech[i], pin);
+        if (isnan(pr))
+            continue;
+        fprintf(out, "  CPython  Process(%-10s) %9.1f us over Thread %7.1f us: %6.1fx\n", pymech[i],
+                pr, pth, pr / pth);
+        char name[64];
+        snprintf(name, sizeof(name), "e3/CPython/%s_over_thread", pymech[i]);
+        cb_exp_fact(x, name, pr / pth, "x", NAN,
+                    "CPython: multiprocessing.Process (%s) %.1f us against threading.Thread %.1f "
+                    "us",
+                    pymech[i], pr, pth);
+    }
+    static const char *const pools[][2] = {{"thread_pool", "py_thread_pool"},
+                                           {"process_pool", "py_process_pool"}};
+    for (size_t i = 0; i < 2; i++) {
+        double c = med(r, pools[i][0], "submit", pin), py = med(r, pools[i][1], "submit", pin);
+        if (isnan(c) && isnan(py))
+            continue;
+        fprintf(out, "  a submit + result on a warm pool: C %s %.1f us, CPython %s %.1f us\n",
+                pools[i][0], c, pools[i][1], py);
+    }
+}
+
+static const cb_python_def_t python = {"scripts/python_spawn.py", NULL};
+
 static const cb_experiment_def_t spawn = {
     .name = "spawn",
     .summary = "Cost of starting and finishing one unit of work: thread, process (fork, "
@@ -180,12 +315,14 @@ static const cb_experiment_def_t spawn = {
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_spawn_cfg_t),
     .executors = {.names_fn = executor_names},
-    .workloads = {.names_fn = cb_spawn_mech_names},
+    .workloads = {.names_fn = workload_names},
     .prepare = prepare,
     .worker_counts = cb_exp_workers_one,
     .pins = pins,
     .build = build,
     .per_rep = per_rep,
+    .verdict = verdict,
     .finish = finish,
+    .python = &python,
 };
 CB_EXPERIMENT_MAIN(spawn)

@@ -13,6 +13,20 @@ mkdir -p "$T/a" "$T/b"
 ctr='^(task_clock_s|context_switches|cpu_migrations|page_faults|major_faults|cycles|instructions|cache_misses|branch_misses|ipc)$'
 bad=$(awk -F, -v c="$ctr" 'NR > 1 && $11 != "ok" && !($11 == "skipped" && $8 ~ c && $12 != "")' "$T/a/spawn.csv" | head -3)
 [ -z "$bad" ] || { echo "FAIL: rows not ok: $bad"; fail=1; }
+# The CPython rows: each of its constructs, ok, on the pinned choice only;
+# the verdict's lines per start method.
+for ew in py_thread:pthread py_process:fork py_process:forkserver py_process:spawn \
+  py_thread_pool:submit py_thread_pool:stream py_process_pool:submit py_process_pool:stream; do
+  e=${ew%%:*} w=${ew#*:}
+  k=$(awk -F, -v e="$e" -v w="$w" '$2 == e && $3 == w && $6 == "compact" && $11 == "ok" && ($8 == "us_per_spawn" || $8 == "tasks_per_s") && $9 > 0' "$T/a/spawn.csv" | wc -l)
+  [ "$k" -eq 1 ] || { echo "FAIL: $e on $w: $k ok rows of 1"; fail=1; }
+done
+[ "$(awk -F, '$2 ~ /^py_/ && $6 == "none"' "$T/a/spawn.csv" | wc -l)" -eq 0 ] || { echo "FAIL: unpinned CPython rows"; fail=1; }
+"$bin" "${run[@]}" --out "$T/a" >"$T/a.out" 2>/dev/null
+for m in fork forkserver spawn; do
+  grep -q "CPython  Process($m" "$T/a.out" || { echo "FAIL: no verdict line for Process($m)"; fail=1; }
+done
+grep -q "^  C        fork " "$T/a.out" || { echo "FAIL: no verdict line for C fork"; fail=1; }
 cp "$bin" "$T/spawn"
 (cd "$T" && env -u RUNFILES_DIR -u BUILD_WORKSPACE_DIRECTORY ./spawn "${run[@]}" --executors raw \
   --workloads posix_spawn,pthread --out "$T/b" >/dev/null 2>&1)

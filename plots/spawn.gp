@@ -7,13 +7,14 @@ if (!exists("plotdir")) plotdir = 'plots'
 
 metric = "us_per_spawn"
 labelof(x) = sprintf("%s %s%s", strcol(2), strcol(3), strcol(6) eq "none" ? " (unpinned)" : "")
-# Pinned rows blue, unpinned grey; bare system calls darker than executors.
-colorof(x) = strcol(6) eq "none" ? (strcol(2) eq "raw" ? 0x777777 : 0xbbbbbb) : (strcol(2) eq "raw" ? 0x1f4e79 : 0x5b9bd5)
+# Pinned rows blue, unpinned grey; bare system calls darker than executors;
+# CPython's constructs (py_*) green.
+colorof(x) = strcol(2)[1:3] eq "py_" ? 0x2ca02c : (strcol(6) eq "none" ? (strcol(2) eq "raw" ? 0x777777 : 0xbbbbbb) : (strcol(2) eq "raw" ? 0x1f4e79 : 0x5b9bd5))
 
 do for [term=1:2] {
   if (term == 1) { set terminal pngcairo size 1400,800 font "DejaVu Sans,11" noenhanced; set output outpng } \
   else { set terminal svg size 1400,800 font "DejaVu Sans,11" dynamic noenhanced; set output outsvg }
-  set title "Starting and finishing one unit of work (E3). The tutorials: a thread starts tens to hundreds of times faster than a process.\nraw = the bare call (dark), thread/process/coroutine/pools = through the harness's executors (light); grey = unpinned"
+  set title "Starting and finishing one unit of work (E3). The tutorials: a thread starts tens to hundreds of times faster than a process.\nraw = the bare call (dark), thread/process/coroutine/pools = through the harness's executors (light); grey = unpinned\ngreen = CPython: threading.Thread, multiprocessing.Process per start method (fork, forkserver, spawn), concurrent.futures pools"
   set ylabel "microseconds per start + finish (log scale; median, whiskers min to max)"
   load plotdir.'/bars_log.gp'
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The CPython side of the spawn experiment (bench/spawn.c), E3 with the
+tutorials' own constructs:
+
+  py_thread / pthread        threading.Thread(target=empty).start(); .join()
+  py_process / fork          multiprocessing.Process(...).start(); .join(),
+  py_process / forkserver    one context per start method (the forkserver
+  py_process / spawn         itself is started before the clock)
+  py_thread_pool / submit    pool.submit(empty).result() on a warm
+  py_process_pool / submit   ThreadPoolExecutor(W) / ProcessPoolExecutor(W)
+  py_thread_pool / stream    N empty tasks submitted, then every result
+  py_process_pool / stream   collected: tasks_per_s
+
+Each start or submit is repeated until --min-ms has passed (at least 3
+times), after one untimed warm-up; a stream is sized by a first stream of
+200 tasks so that it fills --min-ms. Rows: us_per_spawn and spawns, or
+tasks_per_s and tasks. Every unit's result is checked: a thread's and a
+process's exit (exitcode 0, the flag it set), a task's return value.
+Pinning: the measuring thread binds itself to the point's first PU (a new
+thread or process inherits it), a pool's workers bind round robin. Spoken to
+by the shared driver (lib/core/python.c) in the protocol of cb_py.py.
+"""
+
+import concurrent.futures
+import multiprocessing
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cb_py  # noqa: E402
+
+
+def empty(i=0):
+    return i + 1
+
+
+def _child():
+    pass
+
+
+def _bind_from_counter(counter, pus):
+    with counter.get_lock():
+        i = counter.value
+        counter.value += 1
+    if pus:
+        os.sched_setaffinity(0, {pus[i % len(pus)]})
+
+
+def repeat(once, min_s):
+    once()  # warm-up, untimed
+    n, t0 = 0, time.perf_counter()
+    while True:
+        once()
+        n += 1
+        dt = time.perf_counter() - t0
+        if n >= 3 and dt >= min_s:
+            return dt, n
+
+
+def start_thread():
+    flag = []
+    t = threading.Thread(target=flag.append, args=(1,))
+    t.start()
+    t.join()
+    if flag != [1]:
+        raise cb_py.Failed("a thread did not run its target")
+
+
+def make_start_process(ctx):
+    def once():
+        p = ctx.Process(target=_child)
+        p.start()
+        p.join()
+        if p.exitcode != 0:
+            raise cb_py.Failed("a process exited with %s" % p.exitcode)
+    return once
+
+
+def warm_pool(pt):
+    w = pt.workers
+    if pt.executor == "py_thread_pool":
+        lock, slots = threading.Lock(), []
+
+        def init():
+            with lock:
+                i = len(slots)
+                slots.append(i)
+            pt.bind(i)
+
+        ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
+        bar = threading.Barrier(w)
+        for f in [ex.submit(bar.wait) for _ in range(w)]:
+            f.result(timeout=60)
+        return ex
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    ex = concurrent.futures.ProcessPoolExecutor(
+        w, mp_context=ctx, initializer=_bind_from_counter, initargs=(counter, pt.pus))
+    # Every worker started before the clock.
+    for _ in range(50):
+        if counter.value >= w:
+            break
+        list(ex.map(empty, range(4 * w)))
+        time.sleep(0.01)
+    return ex
+
+
+def stream(ex, n):
+    t0 = time.perf_counter()
+    fs = [ex.submit(empty, i) for i in range(n)]
+    for i, f in enumerate(fs):
+        if f.result() != i + 1:
+            raise cb_py.Failed("task %d returned %r, expected %d" % (i, f.result(), i + 1))
+    return time.perf_counter() - t0
+
+
+def measure(run, pt):
+    min_s = run.param("min_ms", float) / 1e3
+    pt.bind(0)
+    if pt.executor == "py_thread" and pt.workload == "pthread":
+        dt, n = repeat(start_thread, min_s)
+    elif pt.executor == "py_process" and pt.workload in ("fork", "forkserver", "spawn"):
+        ctx = multiprocessing.get_context(pt.workload)
+        if pt.workload == "forkserver":
+            # The server is started once per context: before the clock.
+            make_start_process(ctx)()
+        dt, n = repeat(make_start_process(ctx), min_s)
+    elif pt.executor in ("py_thread_pool", "py_process_pool"):
+        ex = warm_pool(pt)
+        try:
+            if pt.workload == "submit":
+                def once():
+                    if ex.submit(empty, 41).result() != 42:
+                        raise cb_py.Failed("a submitted task returned a wrong value")
+                dt, n = repeat(once, min_s)
+            elif pt.workload == "stream":
+                first = stream(ex, 200)
+                n = max(200, int(200 * min_s / first)) if first > 0 else 200
+                dt = stream(ex, n)
+                run.row(pt, "tasks_per_s", n / dt, "1/s")
+                run.row(pt, "tasks", float(n), "count")
+                return
+            else:
+                raise cb_py.Failed("no CPython run for %s on %s" % (pt.executor, pt.workload))
+        finally:
+            ex.shutdown()
+    else:
+        raise cb_py.Failed("no CPython run for %s on %s" % (pt.executor, pt.workload))
+    run.row(pt, "us_per_spawn", dt / n * 1e6, "us")
+    run.row(pt, "spawns", float(n), "count")
+
+
+def metrics(pt):
+    if pt.workload == "stream":
+        return [("tasks_per_s", "1/s"), ("tasks", "count")]
+    return [("us_per_spawn", "us"), ("spawns", "count")]
+
+
+if __name__ == "__main__":
+    sys.exit(cb_py.run_main(measure, metrics))
