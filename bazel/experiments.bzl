@@ -38,9 +38,13 @@ CB_EXPERIMENTS = [
     },
     {
         "name": "switch",
-        "data": ["//plots:bars_log.gp"],
+        "data": [
+            "//plots:bars_log.gp",
+            "//scripts:cb_py.py",
+            "//scripts:python_switch.py",
+        ],
         "plot": ("1300", "800"),
-        "gate": "--quick --reps 10",
+        "gate": "--quick --no-python --reps 10",
         "gate_metrics": "relative",
     },
     {"name": "sync", "data": [], "plot": ("1500", "1000"), "gate": None},
