@@ -47,7 +47,15 @@ CB_EXPERIMENTS = [
         "gate": "--quick --no-python --reps 10",
         "gate_metrics": "relative",
     },
-    {"name": "sync", "data": [], "plot": ("1500", "1000"), "gate": None},
+    {
+        "name": "sync",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_sync.py",
+        ],
+        "plot": ("1500", "1000"),
+        "gate": None,
+    },
     {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
     {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},

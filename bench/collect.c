@@ -211,7 +211,7 @@ static size_t exec_names(const cb_name_t **out)
     return sizeof(execs) / sizeof(execs[0]);
 }
 
-static const cb_python_def_t python = {"scripts/python_collect.py", NULL};
+static const cb_python_def_t python = {.script = "scripts/python_collect.py"};
 
 /* Tutorial 004's sizes: 20 tasks of time.sleep(2) on 5 workers, once. */
 static const char *const tutorial[] = {"--ntasks", "20", "--pool",   "5", "--sleep-ms", "2000",

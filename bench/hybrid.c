@@ -346,7 +346,6 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
-
 static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
 {
     int warmup, reps = cb_exp_reps(x, &warmup);

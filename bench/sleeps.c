@@ -355,7 +355,7 @@ static size_t exec_names(const cb_name_t **out)
     return sizeof(execs) / sizeof(execs[0]);
 }
 
-static const cb_python_def_t python = {"scripts/python_sleeps.py", NULL};
+static const cb_python_def_t python = {.script = "scripts/python_sleeps.py"};
 
 /* The tutorial's sizes: sleeps of 1 to 3 s; 3 runs of each (a single run
  * is the tutorial's, the distribution needs more). */

@@ -305,7 +305,7 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
 }
 
-static const cb_python_def_t python = {"scripts/python_spawn.py", NULL};
+static const cb_python_def_t python = {.script = "scripts/python_spawn.py"};
 
 static const cb_experiment_def_t spawn = {
     .name = "spawn",

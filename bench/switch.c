@@ -271,7 +271,8 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 pp / pt);
 }
 
-static const cb_python_def_t python = {"scripts/python_switch.py", "greenlet"};
+static const cb_python_def_t python = {.script = "scripts/python_switch.py",
+                                       .optional = "greenlet"};
 
 static const cb_experiment_def_t sw = {
     .name = "switch",

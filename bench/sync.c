@@ -92,10 +92,95 @@ static int prepare(cb_exp_t *x)
     return -1;
 }
 
+/* ---- the CPython rows (scripts/python_sync.py, the shared driver) ---- */
+
+static const cb_name_t py_execs[] = {
+    {"py_thread",
+     "CPython: threading (Thread, Lock, Semaphore, queue.Queue / LifoQueue / "
+     "PriorityQueue)",
+     NULL, 0},
+    {"py_process", "CPython: multiprocessing (Process, Lock, Value, Semaphore, Manager().dict())",
+     NULL, 0},
+};
+
+static size_t executor_names(const cb_name_t **out)
+{
+    static cb_name_t tab[64];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *c;
+        size_t k = cb_sync_executor_names(&c);
+        for (size_t i = 0; i < k && n < 62; i++)
+            tab[n++] = c[i];
+        tab[n++] = py_execs[0];
+        tab[n++] = py_execs[1];
+    }
+    *out = tab;
+    return n;
+}
+
+static const cb_name_t manager_wl = {
+    "manager_dict",
+    "CPython only (004): 50 processes each do dic['count'] -= 1 on a Manager().dict() starting at "
+    "100, no lock",
+    NULL, 0};
+static const cb_metric_def_t manager_metrics[] = {
+    {"wall_s", "s"}, {"final_counter", "count"}, {"lost_updates", "count"}};
+enum { MANAGER_PROCS = 50, PY_ITEMS = 20000 };
+
+static size_t workload_names(const cb_name_t **out)
+{
+    static cb_name_t tab[32];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *w;
+        size_t k = cb_sync_wl_names(&w);
+        for (size_t i = 0; i < k && n < 31; i++)
+            tab[n++] = w[i];
+        tab[n++] = manager_wl;
+    }
+    *out = tab;
+    return n;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
+    int py = strncmp(pt->executor, "py_", 3) == 0;
+    if (strcmp(pt->workload, "manager_dict") == 0) {
+        if (!py || strcmp(pt->executor, "py_process") != 0 || cb_exp_no_python(x) || pt->wi > 0)
+            return CB_BUILD_SKIP;
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, MANAGER_PROCS, MANAGER_PROCS, "none"},
+            .metrics = manager_metrics,
+            .nmetrics = 3,
+            .python = 1,
+        };
+        return CB_BUILD_ADD;
+    }
     const cb_sync_wl_t *wl = cb_sync_wl_find(pt->workload);
+    if (py) {
+        int proc = strcmp(pt->executor, "py_process") == 0;
+        if (cb_exp_no_python(x) || (proc && !wl->processes_ok) || !takes(x, wl, pt->wi))
+            return CB_BUILD_SKIP;
+        long count = wl->kind == CB_SYNC_K_RACE || wl->kind == CB_SYNC_K_QUEUE ? pt->workers
+                     : wl->kind == CB_SYNC_K_SEM                               ? SEM_TASKS
+                                                                               : e4_tasks(x);
+        long workers = wl->kind == CB_SYNC_K_SEM                                      ? p->permits
+                       : wl->kind == CB_SYNC_K_COUNTER && wl->variant == CB_SYNC_JOIN ? 1
+                                                                                      : count;
+        /* CPython's queues move at most PY_ITEMS per producer (about 10 us
+         * an item: the C count would take seconds a configuration). */
+        long items = p->items < PY_ITEMS ? p->items : PY_ITEMS;
+        long tasks = wl->kind == CB_SYNC_K_QUEUE ? count * items : count;
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, workers, tasks, "none"},
+            .metrics = wl->metrics,
+            .nmetrics = 3,
+            .python = 1,
+        };
+        return CB_BUILD_ADD;
+    }
     cb_sync_unit_t unit = (cb_sync_unit_t)cb_sync_unit_of(pt->executor);
     if ((unit == CB_SYNC_PROCESSES && !wl->processes_ok) || !takes(x, wl, pt->wi))
         return CB_BUILD_SKIP;
@@ -256,9 +341,99 @@ static void verdict_queues(cb_exp_t *x, const cb_results_t *r, const char *e, FI
         }
 }
 
+/* One line per claim: the tutorial's figure, C's, CPython's. */
+static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    if (!ran(r, "no_lock") && !ran(r, "race") && !ran(r, "semaphore") && !ran(r, "fifo") &&
+        !ran(r, "manager_dict"))
+        return;
+    fprintf(out, "\nThe tutorials, C and CPython side by side:\n");
+    static const struct {
+        const char *wl, *label;
+        double n, s;
+    } e4[] = {
+        {"no_lock", "no lock", 99, 0.52}, {"lock", "lock", 0, 53.29}, {"join", "join", 0, 350.69}};
+    for (size_t i = 0; i < 3; i++) {
+        double cn = med(r, "thread", e4[i].wl, 0, "final_counter"),
+               cs = med(r, "thread", e4[i].wl, 0, "wall_s");
+        double pn = med(r, "py_thread", e4[i].wl, 0, "final_counter"),
+               ps = med(r, "py_thread", e4[i].wl, 0, "wall_s");
+        if (isnan(cn) && isnan(pn))
+            continue;
+        fprintf(out,
+                "  E4 %-7s: tutorial n=%.0f in %.2f s | C thread n=%.0f in %.3f s | CPython n=%.0f "
+                "in %.3f s\n",
+                e4[i].label, e4[i].n, e4[i].s, cn, cs, pn, ps);
+        char name[64];
+        snprintf(name, sizeof(name), "e4/py_thread/%s/final_counter", e4[i].wl);
+        if (!isnan(pn))
+            cb_exp_fact(x, name, pn, "count", e4[i].n,
+                        "CPython threads, %s: counter %.0f in %.3f s", e4[i].label, pn, ps);
+    }
+    for (size_t i = 0; i < x->nworkers; i++) {
+        long w = x->workers[i];
+        double c = med(r, "thread", "race", w, "lost_pct"),
+               pt = med(r, "py_thread", "race", w, "lost_pct"),
+               pp = med(r, "py_process", "race", w, "lost_pct");
+        if (isnan(pt) && isnan(pp))
+            continue;
+        fprintf(out,
+                "  E5 race, %ld workers: tutorial \"may be 99\" (001) | C threads lost %.2f%% | "
+                "CPython threads "
+                "%.4f%% (switch interval 5 ms: a thread is cut only there), processes %.2f%%\n",
+                w, c, pt, pp);
+        char name[64];
+        snprintf(name, sizeof(name), "e5/py_thread/w%ld/lost_pct", w);
+        if (!isnan(pt))
+            cb_exp_fact(x, name, pt, "%", NAN,
+                        "CPython 3.11 threads racing on counter += 1: %.4f%% lost", pt);
+    }
+    double cp = med(r, "thread", "semaphore", 0, "peak_concurrency"),
+           pp = med(r, "py_thread", "semaphore", 0, "peak_concurrency"),
+           pq = med(r, "py_process", "semaphore", 0, "peak_concurrency");
+    if (!isnan(pp) || !isnan(pq)) {
+        fprintf(out,
+                "  E6 Semaphore(5), 23 tasks: tutorial 5 at a time | C threads peak %.0f | CPython "
+                "threads %.0f, processes %.0f\n",
+                cp, pp, pq);
+        if (!isnan(pp))
+            cb_exp_fact(x, "e6/py_thread/peak_concurrency", pp, "count", 5,
+                        "CPython threading.Semaphore: peak %.0f inside", pp);
+    }
+    static const char *const qs[] = {"fifo", "lifo", "priority"};
+    for (size_t i = 0; i < 3; i++) {
+        double ce = med(r, "thread", qs[i], 0, "order_errors"),
+               pe = med(r, "py_thread", qs[i], 0, "order_errors");
+        double ci = med(r, "thread", qs[i], 1, "items_per_s"),
+               pi = med(r, "py_thread", qs[i], 1, "items_per_s");
+        if (isnan(pe))
+            continue;
+        fprintf(out,
+                "  E12 %-8s: tutorial its order | C order errors %.0f, %.3g items/s (1 producer) | "
+                "CPython %.0f, %.3g items/s\n",
+                qs[i], ce, ci, pe, pi);
+        char name[64];
+        snprintf(name, sizeof(name), "e12/py_thread/%s/order_errors", qs[i]);
+        cb_exp_fact(x, name, pe, "count", 0, "CPython queue, %s: %.0f order errors", qs[i], pe);
+    }
+    double mf = med(r, "py_process", "manager_dict", 0, "final_counter");
+    if (!isnan(mf)) {
+        fprintf(out,
+                "  004 Manager().dict(), 50 processes, dic['count'] -= 1 from 100, no lock: "
+                "tutorial 52 (2 lost) "
+                "| CPython %.0f (%.0f lost)\n",
+                mf, mf - 50);
+        cb_exp_fact(x, "e13/py_process/manager_dict/final_counter", mf, "count", 52,
+                    "CPython: 50 processes decrementing a Manager().dict() counter without a lock "
+                    "ended at %.0f",
+                    mf);
+    }
+}
+
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 {
     const params_t *p = x->params;
+    verdict_py(x, r, out);
     const cb_name_t *ex;
     size_t ne = cb_sync_executor_names(&ex);
     if (ran(r, "no_lock") || ran(r, "lock") || ran(r, "join"))
@@ -290,6 +465,11 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
         verdict_queues(x, r, ex[i].name, out);
 }
 
+/* In the first 2 repetitions: one CPython run is 7 s here (100 tasks
+ * started and joined one by one, on threads and on processes), against 6 s
+ * for a repetition of the C rows. */
+static const cb_python_def_t python = {.script = "scripts/python_sync.py", .reps = 2};
+
 static const cb_experiment_def_t sync_exp = {
     .name = "sync",
     .summary = "Locks, joins, races, semaphores and queues (E4, E5, E6, E12) on threads and "
@@ -298,11 +478,12 @@ static const cb_experiment_def_t sync_exp = {
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_sync_cfg_t),
-    .executors = {.names_fn = cb_sync_executor_names},
-    .workloads = {.names_fn = cb_sync_wl_names},
+    .executors = {.names_fn = executor_names},
+    .workloads = {.names_fn = workload_names},
     .prepare = prepare,
     .worker_counts = worker_counts,
     .build = build,
     .verdict = verdict,
+    .python = &python,
 };
 CB_EXPERIMENT_MAIN(sync_exp)

@@ -343,7 +343,7 @@ static size_t exec_names(const cb_name_t **out)
     return NEXEC;
 }
 
-static const cb_python_def_t python = {"scripts/python_tasksize.py", NULL};
+static const cb_python_def_t python = {.script = "scripts/python_tasksize.py"};
 
 static const cb_experiment_def_t tasksize = {
     .name = "tasksize",

@@ -154,6 +154,10 @@ typedef struct cb_python_def {
     const char *script;   /* "scripts/python_switch.py", shipped beside the binary */
     const char *optional; /* comma list of modules some points need, for the
                              choice of interpreter ("greenlet,gevent"); NULL */
+    /* Measure the CPython points in the first `reps` repetitions only (0:
+     * in every one), for an experiment whose CPython side would otherwise
+     * multiply its run's time (sync's 100 tasks started one by one). */
+    int reps;
 } cb_python_def_t;
 
 typedef struct cb_experiment_def {

@@ -476,7 +476,8 @@ static int build_args(const cb_exp_t *x, const cb_python_run_t *p, int rep, cons
 int cb_python_rep(cb_exp_t *x, int rep, cb_results_t *r)
 {
     cb_python_run_t *p = x->py;
-    if (!p || rep < 0 || p->npoints == 0)
+    if (!p || rep < 0 || p->npoints == 0 ||
+        (p->def->python->reps > 0 && rep >= p->def->python->reps))
         return 0;
     if (p->why)
         return add_failed(p, rep, r, p->why_status, p->why);

@@ -73,8 +73,8 @@ int Build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
-const cb_python_def_t kPython = {"lib/core/testdata/python_toy.py", "cb_no_such_module"};
-const cb_python_def_t kNoScript = {"lib/core/testdata/no_such_script.py", nullptr};
+const cb_python_def_t kPython = {"lib/core/testdata/python_toy.py", "cb_no_such_module", 0};
+const cb_python_def_t kNoScript = {"lib/core/testdata/no_such_script.py", nullptr, 0};
 
 cb_experiment_def_t Def(const cb_python_def_t *py)
 {
