@@ -11,7 +11,7 @@ shapes with threading, queue and multiprocessing.
   race (E5; py_thread): W threads add 1 to a global counter
       (counter += 1, a separate load and store in bytecode), as many times
       each as fit the C rows' increments scaled to CPython (at most
-      2,000,000); lost_updates, lost_pct, wall_s. CPython 3.11 switches
+      1,000,000); lost_updates, lost_pct, wall_s. CPython 3.11 switches
       threads only at its eval breaker, every sys.getswitchinterval() (5 ms),
       so a read-modify-write is rarely cut in two.
   semaphore (E6; py_thread, py_process): threading.Semaphore(K) /
@@ -42,7 +42,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cb_py  # noqa: E402
 
-PY_RACE_MAX = 2000000
+PY_RACE_MAX = 1000000
 
 # ---- E4 ----
 
@@ -291,6 +291,11 @@ def queue_run(pt, items, capacity):
         t.start()
     for t in ps:
         t.join()
+    if kind == "lifo":
+        # A LIFO hands the last put out first: a stop put now would
+        # overtake the items still queued. Wait until they are taken.
+        while q.qsize():
+            time.sleep(0.0002)
     for k in range(w):
         q.put((100 + k, (-1, -1)) if kind == "priority" else stop)
     for t in cs:

@@ -132,7 +132,8 @@ cb_status_t cb_python_status(const char *script, int rc, double limit_s, const c
     if (rc < 0)
         snprintf(why, len, "%s: %s", script, strerror(-rc));
     else
-        snprintf(why, len, "%s failed (exit %d): %s", script, rc, last);
+        snprintf(why, len, "%s failed (exit %d): %s", script, rc,
+                 last[0] ? last : "nothing on stderr");
     return CB_ERROR;
 }
 
@@ -241,6 +242,7 @@ static void choose(cb_exp_t *x, cb_python_run_t *p)
         else
             snprintf(p->why_buf, sizeof(p->why_buf), "%s", pr[0].fail);
         p->why = p->why_buf;
+        cb_exp_meta(x, "python_skipped", "%s", p->why);
     } else {
         p->python = cand[pick];
         cand[pick] = NULL;
