@@ -35,6 +35,9 @@ static const cb_flag_t flags[] = {
     CB_FLAG_DOUBLE(params_t, outside_us, "outside-us", "US", 0, 1e8, -1, -1,
                    "E4: wait before touching the counter (default 6 x hold, the tutorials' 3 s : "
                    "0.5 s)"),
+    CB_FLAG_DOUBLE(params_t, no_lock_outside_us, "no-lock-outside-us", "US", 0, 1e8, -1, -1,
+                   "E4: no_lock's wait before the read (default: --outside-us, so the three "
+                   "variants run the same task; the tutorial's no-lock run has none: 0)"),
     CB_FLAG_LONG(params_t, increments, "increments", "N", 1, 10000000000L, 20000000, 5000000,
                  "E5: increments per worker (default 20000000)"),
     CB_FLAG_LONG(params_t, permits, "permits", "K", 1, 10000, 5, 5,
@@ -126,7 +129,9 @@ static const cb_name_t manager_wl = {
     NULL, 0};
 static const cb_metric_def_t manager_metrics[] = {
     {"wall_s", "s"}, {"final_counter", "count"}, {"lost_updates", "count"}};
-enum { MANAGER_PROCS = 50, PY_ITEMS = 10000 };
+enum { MANAGER_PROCS = 50, PY_ITEMS = 10000, PY_REPS = 2 };
+/* scripts/python_sync.py's most increments per thread in the race. */
+#define PY_RACE 1000000L
 
 static size_t workload_names(const cb_name_t **out)
 {
@@ -141,6 +146,48 @@ static size_t workload_names(const cb_name_t **out)
     }
     *out = tab;
     return n;
+}
+
+/* One repetition's expected seconds, C and CPython, for --tutorial: the
+ * waits the tasks are told to do (they dominate at the tutorial's sizes),
+ * and for the race and the queues this machine's rates of a default run
+ * (C: 10 ns an increment, 1 us an item; CPython: 0.15 us, 12 us). */
+static double rep_c_s, rep_py_s;
+
+static double expected_s(const params_t *p, const cb_sync_wl_t *wl, long count, long items, int py)
+{
+    double us = 0;
+    switch (wl->kind) {
+    case CB_SYNC_K_COUNTER: {
+        double nlo = p->no_lock_outside_us >= 0 ? p->no_lock_outside_us : p->outside_us;
+        us = wl->variant == CB_SYNC_NO_LOCK ? nlo + p->hold_us
+             : wl->variant == CB_SYNC_LOCK  ? p->outside_us + (double)count * p->hold_us
+                                            : (double)count * (p->outside_us + p->hold_us);
+        break;
+    }
+    case CB_SYNC_K_SEM:
+        us = (double)((SEM_TASKS + p->permits - 1) / p->permits) * p->sem_hold_us;
+        break;
+    case CB_SYNC_K_RACE:
+        us = (double)count * (double)(py && p->increments > PY_RACE ? PY_RACE : p->increments) *
+             (py ? 0.15 : 0.01);
+        break;
+    case CB_SYNC_K_QUEUE:
+        us = (double)count * (double)items * (py ? 12 : 1);
+        break;
+    }
+    return us / 1e6 + (py ? 0.05 : 0.01);
+}
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    int py_reps = PY_REPS > 0 && PY_REPS < reps ? PY_REPS : reps;
+    snprintf(how, len,
+             "the tasks' waits: E4's 100 x (3 s + 0.5 s) joined one by one dominate; %d "
+             "repetition(s), %d warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + rep_py_s * py_reps;
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -179,6 +226,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .nmetrics = 3,
             .python = 1,
         };
+        rep_py_s += expected_s(p, wl, count, items, 1);
         return CB_BUILD_ADD;
     }
     cb_sync_unit_t unit = (cb_sync_unit_t)cb_sync_unit_of(pt->executor);
@@ -206,6 +254,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = cb_sync_measure,
         .ctx = cfg->ctx,
     };
+    rep_c_s += expected_s(p, wl, count, p->items, 0);
     return CB_BUILD_ADD;
 }
 
@@ -383,11 +432,18 @@ static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
                pp = med(r, "py_process", "race", w, "lost_pct");
         if (isnan(pt) && isnan(pp))
             continue;
+        char cf[32] = "-", tf[32] = "-", pf[32] = "-";
+        if (!isnan(c))
+            snprintf(cf, sizeof(cf), "%.2f%%", c);
+        if (!isnan(pt))
+            snprintf(tf, sizeof(tf), "%.4f%%", pt);
+        if (!isnan(pp))
+            snprintf(pf, sizeof(pf), "%.2f%%", pp);
         fprintf(out,
-                "  E5 race, %ld workers: tutorial \"may be 99\" (001) | C threads lost %.2f%% | "
-                "CPython threads "
-                "%.4f%% (switch interval 5 ms: a thread is cut only there), processes %.2f%%\n",
-                w, c, pt, pp);
+                "  E5 race, %ld workers: tutorial \"may be 99\" (001) | C threads lost %s | "
+                "CPython threads %s (switch interval 5 ms: a thread is cut only there), processes "
+                "%s\n",
+                w, cf, tf, pf);
         char name[64];
         snprintf(name, sizeof(name), "e5/py_thread/w%ld/lost_pct", w);
         if (!isnan(pt))
@@ -398,10 +454,17 @@ static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
            pp = med(r, "py_thread", "semaphore", 0, "peak_concurrency"),
            pq = med(r, "py_process", "semaphore", 0, "peak_concurrency");
     if (!isnan(pp) || !isnan(pq)) {
+        char cf[16] = "-", tf[16] = "-", pf[16] = "-";
+        if (!isnan(cp))
+            snprintf(cf, sizeof(cf), "%.0f", cp);
+        if (!isnan(pp))
+            snprintf(tf, sizeof(tf), "%.0f", pp);
+        if (!isnan(pq))
+            snprintf(pf, sizeof(pf), "%.0f", pq);
         fprintf(out,
-                "  E6 Semaphore(5), 23 tasks: tutorial 5 at a time | C threads peak %.0f | CPython "
-                "threads %.0f, processes %.0f\n",
-                cp, pp, pq);
+                "  E6 Semaphore(5), 23 tasks: tutorial 5 at a time | C threads peak %s | CPython "
+                "threads %s, processes %s\n",
+                cf, tf, pf);
         if (!isnan(pp))
             cb_exp_fact(x, "e6/py_thread/peak_concurrency", pp, "count", 5,
                         "CPython threading.Semaphore: peak %.0f inside", pp);
@@ -475,7 +538,32 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
  * 100 tasks started and joined one by one, on threads and on processes,
  * are 4 s of it), against 6 s for a repetition of the C rows: in all 5
  * the run would take 2x its C time, in 2 it takes 1.4x. */
-static const cb_python_def_t python = {.script = "scripts/python_sync.py", .reps = 2};
+
+static const cb_python_def_t python = {.script = "scripts/python_sync.py", .reps = PY_REPS};
+
+/* 001's E4 and E6 on threads, C and CPython: 100 tasks, 0.5 s between the
+ * read and the write, 3 s before (none in the no-lock run); Semaphore(5)
+ * and 23 tasks holding it 3 s. About 14 minutes: one repetition, no
+ * warm-up (the waits are the run). */
+static const char *const tutorial[] = {"--executors",
+                                       "thread,py_thread",
+                                       "--tasks",
+                                       "100",
+                                       "--hold-us",
+                                       "500000",
+                                       "--outside-us",
+                                       "3000000",
+                                       "--no-lock-outside-us",
+                                       "0",
+                                       "--sem-hold-us",
+                                       "3000000",
+                                       "--reps",
+                                       "1",
+                                       "--warmup",
+                                       "0",
+                                       "--timeout",
+                                       "900",
+                                       NULL};
 
 static const cb_experiment_def_t sync_exp = {
     .name = "sync",
@@ -494,5 +582,7 @@ static const cb_experiment_def_t sync_exp = {
     .build = build,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(sync_exp)

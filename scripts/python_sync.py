@@ -332,8 +332,10 @@ def measure(run, pt):
     w = pt.workload
     if w in ("no_lock", "lock", "join"):
         n = pt.tasks
-        dt, final = counter_run(pt, n, run.param("outside_us", float) / 1e6,
-                                run.param("hold_us", float) / 1e6)
+        outside = run.param("outside_us", float)
+        if w == "no_lock" and run.param("no_lock_outside_us", float) >= 0:
+            outside = run.param("no_lock_outside_us", float)
+        dt, final = counter_run(pt, n, outside / 1e6, run.param("hold_us", float) / 1e6)
         run.row(pt, "wall_s", dt, "s")
         run.row(pt, "final_counter", float(final), "count")
         run.row(pt, "lost_updates", float(final), "count")

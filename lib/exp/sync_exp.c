@@ -89,8 +89,11 @@ const char *cb_sync_unit_plural(cb_sync_unit_t u)
 static int measure_counter(const cb_sync_cfg_t *x, cb_measurement_t *m)
 {
     const cb_sync_params_t *p = x->p;
+    double outside_us = x->wl->variant == CB_SYNC_NO_LOCK && p->no_lock_outside_us >= 0
+                            ? p->no_lock_outside_us
+                            : p->outside_us;
     cb_sync_counter_cfg_t cfg = {x->unit, (cb_sync_variant_t)x->wl->variant, x->n,
-                                 (uint64_t)(p->outside_us * 1e3), (uint64_t)(p->hold_us * 1e3)};
+                                 (uint64_t)(outside_us * 1e3), (uint64_t)(p->hold_us * 1e3)};
     cb_sync_counter_result_t r;
     int rc = cb_sync_counter_run(&cfg, &r);
     if (rc < 0)

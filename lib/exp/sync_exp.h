@@ -38,6 +38,7 @@ const char *cb_sync_unit_plural(cb_sync_unit_t u); /* "threads", "processes" */
 
 typedef struct cb_sync_params {
     double hold_us, outside_us, sem_hold_us;
+    double no_lock_outside_us; /* no_lock's wait before the read; < 0: outside_us */
     long increments, permits, items, capacity;
 } cb_sync_params_t;
 
