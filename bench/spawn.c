@@ -27,6 +27,7 @@ typedef struct params {
     int pinned_only;
     double min_ms;
     long stream;
+    long trials;
 } params_t;
 
 static const cb_flag_t flags[] = {
@@ -37,10 +38,13 @@ static const cb_flag_t flags[] = {
                    "keep spawning for at least this long per measurement (default 250)"),
     CB_FLAG_LONG(params_t, stream, "stream", "N", 1, 100000000, 1000000, 100000,
                  "stream: empty tasks per measurement (default 1000000)"),
+    CB_FLAG_LONG(params_t, trials, "trials", "N", 1, 10000000, 1000, 200,
+                 "print_order: starts per measurement (default 1000; CPython processes a fifth)"),
 };
 
 static const cb_metric_def_t spawn_metrics[] = {{"us_per_spawn", "us"}, {"spawns", "count"}};
 static const cb_metric_def_t stream_metrics[] = {{"tasks_per_s", "1/s"}, {"tasks", "count"}};
+static const cb_metric_def_t order_metrics[] = {{"child_first_pct", "%"}, {"trials", "count"}};
 
 /* raw, then every executor that starts something. */
 static int starts_something(const cb_executor_t *e)
@@ -74,8 +78,14 @@ static size_t executor_names(const cb_name_t **out)
     return n;
 }
 
-/* The mechanisms, and CPython's two other start methods. */
+/* The mechanisms, CPython's two other start methods, and 001's print
+ * order. */
 static const cb_name_t py_only_wls[] = {
+    {"print_order",
+     "tutorial 001: start a thread (thread, py_thread) or a process (process, py_process) that "
+     "writes 'hello', then write the main line: how often the child's line comes first (unpinned "
+     "rows only)",
+     NULL, 0},
     {"forkserver", "CPython only: Process start + join, start method forkserver", NULL, 0},
     {"spawn", "CPython only: Process start + join, start method spawn (a fresh interpreter)", NULL,
      0},
@@ -90,8 +100,8 @@ static size_t workload_names(const cb_name_t **out)
         size_t k = cb_spawn_mech_names(&m);
         for (size_t i = 0; i < k && n < 30; i++)
             tab[n++] = m[i];
-        tab[n++] = py_only_wls[0];
-        tab[n++] = py_only_wls[1];
+        for (size_t i = 0; i < sizeof(py_only_wls) / sizeof(py_only_wls[0]); i++)
+            tab[n++] = py_only_wls[i];
     }
     *out = tab;
     return n;
@@ -100,6 +110,8 @@ static size_t workload_names(const cb_name_t **out)
 /* The CPython points: which executor runs which workload. */
 static int py_runs(const char *e, const char *w)
 {
+    if (strcmp(w, "print_order") == 0)
+        return strcmp(e, "py_thread") == 0 || strcmp(e, "py_process") == 0;
     if (strcmp(e, "py_thread") == 0)
         return strcmp(w, "pthread") == 0;
     if (strcmp(e, "py_process") == 0)
@@ -124,9 +136,69 @@ static void finish(cb_exp_t *x)
     free(x->user);
 }
 
+/* One repetition's expected seconds for --tutorial, from the starts' costs
+ * here (C: pthread 30 us, fork 300 us a trial; CPython: Thread 100 us,
+ * Process 5 ms, and the interpreter's start). */
+static double rep_c_s, rep_py_s;
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "the trials at this machine's start costs, --min-ms per start-cost row; %d "
+             "repetition(s), %d warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + (rep_py_s > 0 ? rep_py_s + 0.3 : 0) * reps;
+}
+
+/* 001's print order, on the bare start of a thread or a process, unpinned
+ * (the tutorial's run): C's thread and process executors' units, CPython's
+ * Thread and Process (default start method). */
+static int build_order(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    int py = strncmp(pt->executor, "py_", 3) == 0;
+    int proc = strcmp(pt->executor, "process") == 0 || strcmp(pt->executor, "py_process") == 0;
+    if (pt->pin->policy != CB_PIN_NONE ||
+        !(proc || strcmp(pt->executor, "thread") == 0 || strcmp(pt->executor, "py_thread") == 0) ||
+        (py && cb_exp_no_python(x)))
+        return CB_BUILD_SKIP;
+    const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, 1);
+    if (!plan)
+        return CB_EXIT_USAGE;
+    /* A CPython process start is 4-40 ms here: a fifth of the trials. */
+    long trials = py && proc ? (p->trials + 4) / 5 : p->trials;
+    void *ctx = cfg->ctx;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, 1, trials, pt->pin->name},
+        .metrics = order_metrics,
+        .nmetrics = 2,
+    };
+    double t = (double)trials * (py ? (proc ? 5e-3 : 1e-4) : (proc ? 3e-4 : 3e-5));
+    *(py ? &rep_py_s : &rep_c_s) += t;
+    if (py) {
+        cfg->python = 1;
+        cfg->python_plan = plan;
+        return CB_BUILD_ADD;
+    }
+    *(cb_spawn_cfg_t *)ctx = (cb_spawn_cfg_t){
+        .exec = cb_executor_find(pt->executor),
+        .topo = x->topo,
+        .plan = plan,
+        .stream = trials,
+    };
+    cfg->ctx = ctx;
+    cfg->measure = cb_spawn_order_measure;
+    cfg->no_counters = "not counted: inherited counters slow the start whose race with the "
+                       "parent this row counts";
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
+    if (strcmp(pt->workload, "print_order") == 0)
+        return build_order(x, pt, cfg);
     if (strncmp(pt->executor, "py_", 3) == 0) {
         /* On the --pin policy alone: CPython's costs are its own, not where
          * the kernel wakes an unpinned thread (and the rows double the
@@ -151,6 +223,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
+        rep_py_s += p->min_ms / 1e3 + 0.05;
         return CB_BUILD_ADD;
     }
     const cb_spawn_mech_t *m = cb_spawn_mech_find(pt->workload);
@@ -194,6 +267,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
                              "creation these rows time"
                            : NULL,
     };
+    rep_c_s += p->min_ms / 1e3 + 0.01;
     return CB_BUILD_ADD;
 }
 
@@ -257,6 +331,44 @@ static double med(const cb_results_t *r, const char *e, const char *w, const cha
     return cb_results_median(r, &(cb_select_t){e, w, pin, "us_per_spawn", 0, 0});
 }
 
+static double order(const cb_results_t *r, const char *e)
+{
+    return cb_results_median(r, &(cb_select_t){e, "print_order", "none", "child_first_pct", 0, 0});
+}
+
+/* 001's "who starts faster": its Thread printed hello before the main
+ * line, its Process after. */
+static void verdict_order(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    double ct = order(r, "thread"), cp = order(r, "process"), pt = order(r, "py_thread"),
+           pp = order(r, "py_process");
+    if (isnan(ct) && isnan(cp) && isnan(pt) && isnan(pp))
+        return;
+    char f[4][24];
+    const double v[4] = {ct, cp, pt, pp};
+    for (int i = 0; i < 4; i++)
+        snprintf(f[i], sizeof(f[i]), isnan(v[i]) ? "-" : "%.0f%%", v[i]);
+    fprintf(out,
+            "  001 print order, the child's 'hello' before the main line: tutorial Thread yes, "
+            "Process no | C thread %s, process %s | CPython Thread %s, Process %s of the starts\n",
+            f[0], f[1], f[2], f[3]);
+    if (!isnan(pt) || !isnan(ct))
+        fprintf(out,
+                "           what decides it is start()'s contract, not a thread's speed: "
+                "CPython's Thread.start() returns only once the new thread runs (an Event its "
+                "bootstrap sets), so the two lines race; Process.start(), pthread_create and fork "
+                "return at once, and the parent, already running, writes first\n");
+    for (int i = 0; i < 4; i++) {
+        static const char *const ex[] = {"thread", "process", "py_thread", "py_process"};
+        if (isnan(v[i]))
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "001/%s/child_first_pct", ex[i]);
+        cb_exp_fact(x, name, v[i], "%", i == 0 || i == 2 ? 100 : 0,
+                    "%s: the child's line first in %.0f%% of the starts", ex[i], v[i]);
+    }
+}
+
 /* E3: the tutorials say a thread starts "tens to hundreds of times" faster
  * than a process (003; 000 and 002: only "slightly"). */
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
@@ -294,6 +406,7 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                     "us",
                     pymech[i], pr, pth);
     }
+    verdict_order(x, r, out);
     static const char *const pools[][2] = {{"thread_pool", "py_thread_pool"},
                                            {"process_pool", "py_process_pool"}};
     for (size_t i = 0; i < 2; i++) {
@@ -306,6 +419,12 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 }
 
 static const cb_python_def_t python = {.script = "scripts/python_spawn.py"};
+
+/* Tutorial 001's "who starts faster" (a thread's hello before the main
+ * line, a process's after), with the start costs beside it: the tutorials
+ * time no start. */
+static const char *const tutorial[] = {"--workloads", "print_order,pthread,fork", "--executors",
+                                       "raw,thread,process,py_thread,py_process", NULL};
 
 static const cb_experiment_def_t spawn = {
     .name = "spawn",
@@ -324,5 +443,7 @@ static const cb_experiment_def_t spawn = {
     .verdict = verdict,
     .finish = finish,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(spawn)

@@ -27,6 +27,17 @@ for m in fork forkserver spawn; do
   grep -q "CPython  Process($m" "$T/a.out" || { echo "FAIL: no verdict line for Process($m)"; fail=1; }
 done
 grep -q "^  C        fork " "$T/a.out" || { echo "FAIL: no verdict line for C fork"; fail=1; }
+# 001's print order: unpinned rows only, C and CPython, each a share of
+# its trials (CPython processes a fifth), and the verdict's line.
+mkdir -p "$T/c"
+"$bin" --quick --reps 1 --warmup 0 --no-plot --workloads print_order --trials 50 --out "$T/c" >"$T/c.out" 2>"$T/c.err" || { echo "FAIL: print_order: exit $?: $(tail -2 "$T/c.err")"; fail=1; }
+for et in thread:50 process:50 py_thread:50 py_process:10; do
+  e=${et%%:*} t=${et#*:}
+  k=$(awk -F, -v e="$e" -v t="$t" '$2 == e && $3 == "print_order" && $5 == t && $6 == "none" && $8 == "child_first_pct" && $11 == "ok" && $9 >= 0 && $9 <= 100' "$T/c/spawn.csv" | wc -l)
+  [ "$k" -eq 1 ] || { echo "FAIL: print_order on $e: $k ok rows of 1 (unpinned, $t trials)"; fail=1; }
+done
+[ "$(awk -F, '$3 == "print_order" && $6 != "none"' "$T/c/spawn.csv" | wc -l)" -eq 0 ] || { echo "FAIL: pinned print_order rows"; fail=1; }
+grep -q "^  001 print order, .* | C thread [0-9]*%, process [0-9]*% | CPython Thread [0-9]*%, Process [0-9]*% of the starts" "$T/c.out" || { echo "FAIL: no print-order verdict line"; fail=1; }
 cp "$bin" "$T/spawn"
 (cd "$T" && env -u RUNFILES_DIR -u BUILD_WORKSPACE_DIRECTORY ./spawn "${run[@]}" --executors raw \
   --workloads posix_spawn,pthread --out "$T/b" >/dev/null 2>&1)

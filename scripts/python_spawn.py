@@ -10,6 +10,11 @@ tutorials' own constructs:
   py_process_pool / submit   ThreadPoolExecutor(W) / ProcessPoolExecutor(W)
   py_thread_pool / stream    N empty tasks submitted, then every result
   py_process_pool / stream   collected: tasks_per_s
+  py_thread / print_order    tutorial 001: a Thread or a Process (default
+  py_process / print_order   start method) writes "c" to a pipe, the main
+                             thread "p" right after start(): how often "c"
+                             came first (child_first_pct over trials),
+                             unpinned
 
 Each start or submit is repeated until --min-ms has passed (at least 3
 times), after one untimed warm-up; a stream is sized by a first stream of
@@ -30,6 +35,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cb_py  # noqa: E402
+
+# The PUs this process may run on at its start: an unpinned point
+# (print_order) returns to them after a pinned one bound the thread.
+ALLOWED = os.sched_getaffinity(0)
 
 
 def empty(i=0):
@@ -78,6 +87,43 @@ def make_start_process(ctx):
     return once
 
 
+def _write_c(fd):
+    os.write(fd, b"c")
+
+
+def print_order(pt, trials):
+    """Tutorial 001's "who starts faster": start a Thread or a Process
+    (the default start method) whose target writes its line, then write the
+    main line; how many times the child's came first."""
+    os.sched_setaffinity(0, ALLOWED)
+    first = 0
+    for _ in range(trials):
+        r, w = os.pipe()
+        try:
+            if pt.executor == "py_thread":
+                u = threading.Thread(target=_write_c, args=(w,))
+            else:
+                u = multiprocessing.Process(target=_write_c, args=(w,))
+            u.start()
+            os.write(w, b"p")
+            u.join()
+            if pt.executor == "py_process" and u.exitcode != 0:
+                raise cb_py.Failed("a process exited with %s" % u.exitcode)
+            got = b""
+            while len(got) < 2:
+                b = os.read(r, 2 - len(got))
+                if not b:
+                    raise cb_py.Failed("the pipe closed after %r" % got)
+                got += b
+            if sorted(got) != sorted(b"cp"):
+                raise cb_py.Failed("the pipe held %r, expected one c and one p" % got)
+            first += got[:1] == b"c"
+        finally:
+            os.close(r)
+            os.close(w)
+    return first
+
+
 def warm_pool(pt):
     w = pt.workers
     if pt.executor == "py_thread_pool":
@@ -118,6 +164,11 @@ def stream(ex, n):
 
 def measure(run, pt):
     min_s = run.param("min_ms", float) / 1e3
+    if pt.workload == "print_order":
+        first = print_order(pt, pt.tasks)
+        run.row(pt, "child_first_pct", 100.0 * first / pt.tasks, "%")
+        run.row(pt, "trials", float(pt.tasks), "count")
+        return
     pt.bind(0)
     if pt.executor == "py_thread" and pt.workload == "pthread":
         dt, n = repeat(start_thread, min_s)
@@ -153,6 +204,8 @@ def measure(run, pt):
 
 
 def metrics(pt):
+    if pt.workload == "print_order":
+        return [("child_first_pct", "%"), ("trials", "count")]
     if pt.workload == "stream":
         return [("tasks_per_s", "1/s"), ("tasks", "count")]
     return [("us_per_spawn", "us"), ("spawns", "count")]

@@ -233,3 +233,93 @@ out:
         snprintf(m->detail, sizeof(m->detail), "%s: %s", x->mech->name, strerror(-rc));
     return rc;
 }
+
+/* ---- 001's print order ---- */
+
+static void *write_c(void *arg)
+{
+    int fd = *(int *)arg;
+    ssize_t n = write(fd, "c", 1);
+    return n == 1 ? NULL : (void *)1;
+}
+
+static int one_order(int process, int *child_first)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -errno;
+    int rc = 0;
+    pthread_t th;
+    pid_t pid = -1;
+    if (process) {
+        pid = fork();
+        if (pid == 0)
+            _exit(write(fds[1], "c", 1) == 1 ? 0 : 1);
+        if (pid < 0)
+            rc = -errno;
+    } else {
+        rc = -pthread_create(&th, NULL, write_c, &fds[1]);
+    }
+    if (rc == 0) {
+        ssize_t w = write(fds[1], "p", 1);
+        void *ret = NULL;
+        int jrc = process ? reap(pid) : -pthread_join(th, &ret);
+        if (w != 1)
+            rc = -EIO;
+        else if (jrc < 0)
+            rc = jrc;
+        else if (ret)
+            rc = -EIO;
+    }
+    char b[2];
+    if (rc == 0) {
+        ssize_t got = 0;
+        while (got < 2) {
+            ssize_t k = read(fds[0], b + got, (size_t)(2 - got));
+            if (k <= 0) {
+                rc = k < 0 ? -errno : -EIO;
+                break;
+            }
+            got += k;
+        }
+    }
+    close(fds[0]);
+    close(fds[1]);
+    if (rc == 0)
+        *child_first = b[0] == 'c';
+    return rc;
+}
+
+int cb_spawn_print_order(int process, long trials, long *child_first)
+{
+    *child_first = 0;
+    for (long i = 0; i < trials; i++) {
+        int first = 0, rc = one_order(process, &first);
+        if (rc < 0)
+            return rc;
+        *child_first += first;
+    }
+    return 0;
+}
+
+int cb_spawn_order_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
+{
+    (void)o;
+    const cb_spawn_cfg_t *x = c->ctx;
+    int rc = 0;
+    if (x->pinned && (rc = cb_pin_bind_process(x->topo, x->plan->slots[0].pu_os)) < 0) {
+        snprintf(m->detail, sizeof(m->detail), "binding to PU %d: %s", x->plan->slots[0].pu_os,
+                 strerror(-rc));
+        return rc;
+    }
+    int process = strcmp(x->exec->unit, "fork") == 0;
+    long first = 0;
+    if ((rc = cb_spawn_print_order(process, x->stream, &first)) < 0) {
+        snprintf(m->detail, sizeof(m->detail), "print_order on %s: %s", x->exec->unit,
+                 strerror(-rc));
+        return rc;
+    }
+    m->values[0] = 100.0 * (double)first / (double)x->stream;
+    m->values[1] = (double)x->stream;
+    return 0;
+}

@@ -57,6 +57,18 @@ struct cb_spawn_cfg {
  * or tasks_per_s and tasks for STREAM. */
 int cb_spawn_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m);
 
+/* Tutorial 001's "who starts faster": the parent starts a thread
+ * (process = 0: pthread_create) or a process (fork) whose body writes one
+ * byte to a pipe, and writes its own byte right after the start returns;
+ * which came first, over `trials` starts. *child_first: how many times the
+ * child's byte did. Returns 0 or a negative errno. */
+int cb_spawn_print_order(int process, long trials, long *child_first);
+
+/* cb_config_t.measure for print_order (ctx: a cb_spawn_cfg_t with mech
+ * NULL, exec the thread or process executor, stream the trials): metrics
+ * child_first_pct and trials. */
+int cb_spawn_order_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m);
+
 #ifdef __cplusplus
 }
 #endif
