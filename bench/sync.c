@@ -507,9 +507,10 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     size_t ne = cb_sync_executor_names(&ex);
     if (ran(r, "no_lock") || ran(r, "lock") || ran(r, "join"))
         fprintf(out,
-                "\nE4: %ld tasks each read the counter (starting at %ld), wait %.3g ms, write it "
-                "minus one (after %.3g ms of other waiting):\n",
-                e4_tasks(x), e4_tasks(x), p->hold_us / 1e3, p->outside_us / 1e3);
+                "\nE4: %ld tasks each read the counter (starting at %ld), wait %.6g ms, write it "
+                "minus one (after %.6g ms of other waiting; no_lock: %.6g ms):\n",
+                e4_tasks(x), e4_tasks(x), p->hold_us / 1e3, p->outside_us / 1e3,
+                (p->no_lock_outside_us >= 0 ? p->no_lock_outside_us : p->outside_us) / 1e3);
     for (size_t i = 0; i < ne; i++)
         verdict_e4(x, r, ex[i].name, out);
     if (ran(r, "race"))
@@ -521,7 +522,7 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     for (size_t i = 0; i < ne; i++)
         verdict_race(x, r, ex[i].name, out);
     if (ran(r, "semaphore"))
-        fprintf(out, "\nE6: Semaphore(%ld), %d tasks each holding it %.3g ms:\n", p->permits,
+        fprintf(out, "\nE6: Semaphore(%ld), %d tasks each holding it %.6g ms:\n", p->permits,
                 SEM_TASKS, p->sem_hold_us / 1e3);
     for (size_t i = 0; i < ne; i++)
         verdict_sem(x, r, ex[i].name, out);
