@@ -66,7 +66,15 @@ CB_EXPERIMENTS = [
         "plot": ("1400", "650"),
         "gate": None,
     },
-    {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
+    {
+        "name": "scaling",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_scaling.py",
+        ],
+        "plot": ("1950", "700"),
+        "gate": None,
+    },
     {
         "name": "tasksize",
         "data": [
