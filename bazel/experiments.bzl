@@ -57,8 +57,24 @@ CB_EXPERIMENTS = [
         "gate": None,
     },
     {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
-    {"name": "pool_callbacks", "data": [], "plot": ("1400", "650"), "gate": None},
-    {"name": "scaling", "data": [], "plot": ("1950", "700"), "gate": None},
+    {
+        "name": "pool_callbacks",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_pool_callbacks.py",
+        ],
+        "plot": ("1400", "650"),
+        "gate": None,
+    },
+    {
+        "name": "scaling",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_scaling.py",
+        ],
+        "plot": ("1950", "700"),
+        "gate": None,
+    },
     {
         "name": "tasksize",
         "data": [

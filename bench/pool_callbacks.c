@@ -11,7 +11,17 @@
  * tutorials' "the whole pool blocks"); on the thread pool only its worker
  * is held. Executors from the registry with callbacks: also uv_pool, whose
  * after_work_cb runs on the loop (calling) thread, as the process pool's
- * callbacks run in the parent. */
+ * callbacks run in the parent.
+ *
+ * CPython's pools (py_*, scripts/python_pool_callbacks.py through the
+ * shared CPython driver) on the same workloads and keys:
+ * concurrent.futures.ThreadPoolExecutor and ProcessPoolExecutor with
+ * future.add_done_callback (py_thread_pool, py_process_pool), and
+ * multiprocessing.Pool.apply_async(callback=...) (py_mp_pool). Besides the
+ * C metrics their rows record where each callback ran (in its task's
+ * thread, the parent's main thread, the parent, a parent thread that ran
+ * no task: the manager or result-handler thread), measured in the first 2
+ * repetitions only. */
 
 #include <errno.h>
 #include <math.h>
@@ -46,6 +56,48 @@ static const cb_name_t workloads[] = {
     {"callbacks", "2 tasks, each with a slow callback", NULL, 0},
     {"blocked_callback", "one callback blocks; how long the other results wait", NULL, 0},
 };
+
+/* The CPython rows' metrics: the C ones, then where the callbacks ran
+ * (counts of the point's callbacks). */
+static const cb_metric_def_t py_metrics[] = {
+    {"wall_s", "s"},
+    {"callbacks_s", "s"},
+    {"result_wait_s", "s"},
+    {"callback_peak", "count"},
+    {"cb_in_task_thread", "count"},
+    {"cb_in_main_thread", "count"},
+    {"cb_in_parent", "count"},
+    {"cb_in_pool_thread", "count"},
+    {"cb_threads", "count"},
+};
+
+static const cb_name_t py_execs[] = {
+    {"py_thread_pool",
+     "CPython: concurrent.futures.ThreadPoolExecutor(W), submit + future.add_done_callback", NULL,
+     0},
+    {"py_process_pool",
+     "CPython: concurrent.futures.ProcessPoolExecutor(W) (fork), submit + "
+     "future.add_done_callback",
+     NULL, 0},
+    {"py_mp_pool", "CPython: multiprocessing.Pool(W) (fork), apply_async(callback=...)", NULL, 0},
+};
+#define NPY (sizeof(py_execs) / sizeof(py_execs[0]))
+
+static size_t executor_names(const cb_name_t **out)
+{
+    static cb_name_t tab[32];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *c;
+        size_t k = cb_callbacks_pool_names(&c);
+        for (size_t i = 0; i < k && n < 32 - NPY; i++)
+            tab[n++] = c[i];
+        for (size_t i = 0; i < NPY; i++)
+            tab[n++] = py_execs[i];
+    }
+    *out = tab;
+    return n;
+}
 
 typedef struct pc_ctx {
     cb_callbacks_cfg_t cfg;
@@ -96,9 +148,22 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     int blocked = strcmp(pt->workload, "blocked_callback") == 0;
     long workers = workers_of(x, pt->wi);
     long tasks = blocked ? (x->opts.tasks ? x->opts.tasks : 3 * workers) : 2;
+    int py = strncmp(pt->executor, "py_", 3) == 0;
+    if (py && cb_exp_no_python(x))
+        return CB_BUILD_SKIP;
     const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, (int)workers);
     if (!plan)
         return CB_EXIT_USAGE;
+    if (py) {
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, workers, tasks, pt->pin->name},
+            .metrics = py_metrics,
+            .nmetrics = sizeof(py_metrics) / sizeof(py_metrics[0]),
+            .python = 1,
+            .python_plan = plan,
+        };
+        return CB_BUILD_ADD;
+    }
     c->cfg = (cb_callbacks_cfg_t){
         .executor = cb_executor_find(pt->executor),
         .topo = x->topo,
@@ -123,6 +188,120 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 static double median_of(const cb_results_t *r, const char *exec, const char *wl, const char *metric)
 {
     return cb_results_median(r, &(cb_select_t){exec, wl, NULL, metric, 0, 0});
+}
+
+/* The tutorial, C and CPython side by side, one line per claim. */
+static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const params_t *p = x->params;
+    static const char *const pe[] = {"py_thread_pool", "py_process_pool", "py_mp_pool"};
+    static const char *const pn[] = {"ThreadPoolExecutor", "ProcessPoolExecutor", "mp.Pool"};
+    double unit = (p->task_ms + p->callback_ms) / 1e3;
+    double ct = median_of(r, "thread_pool", "callbacks", "wall_s"),
+           cp = median_of(r, "process_pool", "callbacks", "wall_s");
+    double w[3], any = 0;
+    for (int i = 0; i < 3; i++)
+        any += !isnan(w[i] = median_of(r, pe[i], "callbacks", "wall_s"));
+    if (any == 0 && isnan(median_of(r, NULL, "blocked_callback", "cb_in_parent")))
+        return;
+    fprintf(out, "\nE8, the tutorial (004) beside C and CPython:\n");
+    if (any > 0) {
+        fprintf(out,
+                "  2 tasks + 2 slow callbacks, in task + callback times: tutorial process pool "
+                "1.50 (30 s of 10 s each; a thread pool's 1.00 is the expectation) | C "
+                "thread_pool %.2f, process_pool %.2f | CPython %s %.2f, %s %.2f, %s %.2f\n",
+                ct / unit, cp / unit, pn[0], w[0] / unit, pn[1], w[1] / unit, pn[2], w[2] / unit);
+        fprintf(out,
+                "  process pool over thread pool: tutorial 1.50x (30 s vs 20 s) | C %.2fx | "
+                "CPython %s %.2fx, %s %.2fx over %s\n",
+                cp / ct, pn[1], w[1] / w[0], pn[2], w[2] / w[0], pn[0]);
+        for (int i = 0; i < 3; i++) {
+            char name[80];
+            snprintf(name, sizeof(name), "e8/CPython/%s/callbacks_wall_s", pe[i]);
+            if (!isnan(w[i]))
+                cb_exp_fact(x, name, w[i], "s", NAN,
+                            "CPython %s: 2 tasks of %.0f ms with %.0f ms callbacks took %.3f s "
+                            "(%.2f task + callback times)",
+                            pn[i], p->task_ms, p->callback_ms, w[i], w[i] / unit);
+        }
+        if (!isnan(w[0]) && !isnan(w[1]))
+            cb_exp_fact(x, "e8/CPython/process_pool_over_thread_pool", w[1] / w[0], "x",
+                        30.0 / 20.0,
+                        "CPython: ProcessPoolExecutor took %.2fx ThreadPoolExecutor's time for 2 "
+                        "tasks with slow callbacks (tutorials: 30 s vs 20 s = 1.50x)",
+                        w[1] / w[0]);
+    }
+    /* Where: the counts of each pool's callbacks, from the callbacks
+     * workload (blocked_callback when only it ran). */
+    char where[3][160];
+    for (int i = 0; i < 3; i++) {
+        const char *wl = isnan(median_of(r, pe[i], "callbacks", "cb_in_parent"))
+                             ? "blocked_callback"
+                             : "callbacks";
+        double n = median_of(r, pe[i], wl, "cb_in_parent");
+        double task = median_of(r, pe[i], wl, "cb_in_task_thread"),
+               mainth = median_of(r, pe[i], wl, "cb_in_main_thread"),
+               pool = median_of(r, pe[i], wl, "cb_in_pool_thread"),
+               thr = median_of(r, pe[i], wl, "cb_threads");
+        double all = 0;
+        for (size_t k = 0; k < cb_results_count(r); k++) {
+            const cb_sample_t *s = cb_results_get(r, k);
+            if (s->status == CB_OK && strcmp(s->key.executor, pe[i]) == 0 &&
+                strcmp(s->key.workload, wl) == 0) {
+                all = (double)s->key.tasks;
+                break;
+            }
+        }
+        if (isnan(n)) {
+            snprintf(where[i], sizeof(where[i]), "%s not run", pn[i]);
+            continue;
+        }
+        snprintf(where[i], sizeof(where[i]),
+                 "%s %.0f/%.0f in the parent pid (%.0f in its task's thread, %.0f in the main "
+                 "thread, %.0f in a parent thread that ran no task; %.0f thread%s)",
+                 pn[i], n, all, task, mainth, pool, thr, thr == 1 ? "" : "s");
+        char name[80];
+        snprintf(name, sizeof(name), "e8/CPython/%s/callbacks_in_task_thread", pe[i]);
+        cb_exp_fact(x, name, task, "count", NAN,
+                    "CPython %s: %.0f of %.0f callbacks ran in the "
+                    "thread that ran their task",
+                    pn[i], task, all);
+        snprintf(name, sizeof(name), "e8/CPython/%s/callbacks_in_pool_thread", pe[i]);
+        cb_exp_fact(x, name, pool, "count", NAN,
+                    "CPython %s: %.0f of %.0f callbacks ran in a thread of the parent that ran "
+                    "no task and is not its main thread",
+                    pn[i], pool, all);
+    }
+    fprintf(out,
+            "  where the callbacks ran: tutorial thread pool with its task, process pool in the "
+            "parent | C thread_pool in the task's thread, process_pool and uv_pool in the "
+            "calling thread (checked on every ok row) | CPython %s; %s; %s\n",
+            where[0], where[1], where[2]);
+    double bt = median_of(r, "thread_pool", "blocked_callback", "result_wait_s"),
+           bp = median_of(r, "process_pool", "blocked_callback", "result_wait_s");
+    double bw[3], bwall[3];
+    any = 0;
+    for (int i = 0; i < 3; i++) {
+        any += !isnan(bw[i] = median_of(r, pe[i], "blocked_callback", "result_wait_s"));
+        bwall[i] = median_of(r, pe[i], "blocked_callback", "wall_s");
+    }
+    if (any == 0)
+        return;
+    fprintf(out,
+            "  one callback blocked %.0f ms, delay of the later results: tutorial \"the whole "
+            "pool blocks\" (process pool; no figure) | C process_pool %.3f s, thread_pool %.3f s "
+            "| CPython %s %.3f s, %s %.3f s, %s %.3f s (whole runs %.3f, %.3f, %.3f s)\n",
+            p->block_ms, bp, bt, pn[2], bw[2], pn[1], bw[1], pn[0], bw[0], bwall[2], bwall[1],
+            bwall[0]);
+    for (int i = 0; i < 3; i++) {
+        char name[80];
+        snprintf(name, sizeof(name), "e8/CPython/%s/blocked_result_delay_s", pe[i]);
+        if (!isnan(bw[i]))
+            cb_exp_fact(x, name, bw[i], "s", NAN,
+                        "CPython %s: with one callback blocked %.0f ms, a later result waited "
+                        "up to %.3f s for its callback",
+                        pn[i], p->block_ms, bw[i]);
+    }
 }
 
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
@@ -195,7 +374,13 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "  uv_pool      %.3f s (every result waits behind the blocked callback on "
                 "the loop thread)\n",
                 uw);
+    verdict_py(x, r, out);
 }
+
+/* In the first 2 repetitions: one CPython run is about 5.5 s here (its
+ * three pools, 200 ms tasks and callbacks, the 1000 ms blocked callback),
+ * against 6 s for a repetition of the C rows. */
+static const cb_python_def_t python = {.script = "scripts/python_pool_callbacks.py", .reps = 2};
 
 static const cb_experiment_def_t pool_callbacks = {
     .name = "pool_callbacks",
@@ -205,9 +390,10 @@ static const cb_experiment_def_t pool_callbacks = {
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(pc_ctx_t),
-    .executors = {.names_fn = cb_callbacks_pool_names},
+    .executors = {.names_fn = executor_names},
     .workloads = {.names = workloads, .n = sizeof(workloads) / sizeof(workloads[0])},
     .build = build,
     .verdict = verdict,
+    .python = &python,
 };
 CB_EXPERIMENT_MAIN(pool_callbacks)

@@ -9,12 +9,25 @@
  * for that long on this host (calibrated before the run), the io task
  * sleeps that long, the mixed task does half of each. For thread and
  * process (one per task) the worker count is the number of PUs the tasks
- * are pinned to; for the pools it is the pool size, each worker pinned. */
+ * are pinned to; for the pools it is the pool size, each worker pinned.
+ *
+ * CPython's pools (py_*, scripts/python_scaling.py through the shared
+ * CPython driver) on the same workloads, worker counts and pins:
+ * concurrent.futures.ThreadPoolExecutor (py_thread_pool) and
+ * ProcessPoolExecutor (py_process_pool), against py_serial, their own
+ * speedup reference. The same nominal task time: the cpu task is the
+ * tutorials' `count += 1` loop, calibrated in CPython (rows cpu_iters).
+ * This interpreter's defaults are not the tutorials': ThreadPoolExecutor()
+ * has min(32, os.cpu_count() + 4) workers since Python 3.8 (5 x cpu_count
+ * before: the tutorials' "5 x cores"), ProcessPoolExecutor()
+ * os.cpu_count(); the thread pool's is swept too (rows default_workers
+ * give the interpreter's own). */
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/core/experiment.h"
 #include "lib/core/stats.h"
@@ -41,10 +54,53 @@ typedef struct run {
     int listed; /* --workers given as a list */
 } run_t;
 
+static const cb_name_t py_execs[] = {
+    {"py_serial", "CPython: the tasks one after another (the py rows' speedup reference)", NULL, 0},
+    {"py_thread_pool", "CPython: concurrent.futures.ThreadPoolExecutor(W)", NULL, 0},
+    {"py_process_pool", "CPython: concurrent.futures.ProcessPoolExecutor(W) (fork)", NULL, 0},
+};
+#define NPY (sizeof(py_execs) / sizeof(py_execs[0]))
+
+static size_t executor_names(const cb_name_t **out)
+{
+    static cb_name_t tab[80];
+    static size_t n;
+    if (!n) {
+        const cb_name_t *c;
+        size_t k = cb_matrix_executor_names(&c);
+        for (size_t i = 0; i < k && n < 80 - NPY; i++)
+            tab[n++] = c[i];
+        for (size_t i = 0; i < NPY; i++)
+            tab[n++] = py_execs[i];
+    }
+    *out = tab;
+    return n;
+}
+
+/* os.cpu_count() as CPython computes it on Linux, and the default sizes of
+ * its pools (3.8 and later). */
+static long py_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n;
+}
+
+static long py_thread_pool_default(void)
+{
+    long n = py_cpu_count() + 4;
+    return n < 32 ? n : 32;
+}
+
+/* The worker count the sweep has for ThreadPoolExecutor's default alone
+ * (0: none, the C rows have it too). */
+static long py_only_count;
+
 /* The executors a sweep takes by default: those that run tasks on more
- * than one CPU at once, without the lock emulation. */
+ * than one CPU at once, without the lock emulation, and CPython's. */
 static int is_default(const char *name)
 {
+    if (strncmp(name, "py_", 3) == 0)
+        return 1;
     int gil;
     const cb_executor_t *e = cb_matrix_parse_name(name, &gil);
     return e && e->parallel && !gil;
@@ -57,13 +113,14 @@ static int cmp_long(const void *a, const void *b)
 }
 
 /* The list as given, or 1 .. 2 x PUs (--quick: 1 .. PUs) and the pool
- * defaults (cores, 5 x cores), sorted, without repeats. */
+ * defaults (cores, 5 x cores; and ThreadPoolExecutor's, for its row
+ * alone), sorted, without repeats. */
 static long *worker_counts(cb_exp_t *x, size_t *n)
 {
     const cb_opts_t *o = &x->opts;
     long pus = cb_topo_allowed_pus(x->topo), cores = cb_topo_allowed_cores(x->topo);
     long top = o->quick ? pus : 2 * pus;
-    size_t k = 0, cap = o->workers_kind == CB_WORKERS_LIST ? o->nworkers : (size_t)top + 2;
+    size_t k = 0, cap = o->workers_kind == CB_WORKERS_LIST ? o->nworkers : (size_t)top + 3;
     long *c = malloc((cap + 1) * sizeof(*c));
     for (size_t i = 0; c && o->workers_kind == CB_WORKERS_LIST && i < o->nworkers; i++)
         c[k++] = o->workers[i];
@@ -74,6 +131,13 @@ static long *worker_counts(cb_exp_t *x, size_t *n)
             c[k++] = w;
         c[k++] = cores;
         c[k++] = 5 * cores;
+        long d = py_thread_pool_default();
+        int have = 0;
+        for (size_t i = 0; i < k; i++)
+            have |= c[i] == d;
+        py_only_count = have || cb_exp_no_python(x) ? 0 : d;
+        if (py_only_count)
+            c[k++] = d;
     }
     qsort(c, k, sizeof(*c), cmp_long);
     *n = 0;
@@ -119,6 +183,32 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
     const run_t *r = x->user;
+    if (strncmp(pt->executor, "py_", 3) == 0) {
+        int pserial = strcmp(pt->executor, "py_serial") == 0;
+        int tpool = strcmp(pt->executor, "py_thread_pool") == 0;
+        /* As the C rows: one serial row, no process pool past 2 x PUs; the
+         * thread pool also at its own default size. */
+        if (cb_exp_no_python(x) || (pserial && pt->wi > 0) ||
+            (!pserial && !tpool && !r->listed &&
+             (pt->workers > 2 * r->pus || pt->workers == py_only_count)))
+            return CB_BUILD_SKIP;
+        long w = pserial ? 1 : pt->workers;
+        const cb_pin_plan_t *plan = cb_exp_plan(x, pt->pin, (int)w);
+        if (!plan)
+            return CB_EXIT_USAGE;
+        static const cb_metric_def_t py_metrics[] = {
+            {"wall_s", "s"}, {"cpu_iters", "count"}, {"default_workers", "count"}};
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, w, r->tasks, pt->pin->name},
+            .metrics = py_metrics,
+            .nmetrics = pserial ? 2 : 3,
+            .python = 1,
+            .python_plan = plan,
+        };
+        return CB_BUILD_ADD;
+    }
+    if (!r->listed && py_only_count && pt->workers == py_only_count)
+        return CB_BUILD_SKIP; /* ThreadPoolExecutor's default: CPython's row alone */
     int serial = strcmp(pt->executor, "serial") == 0;
     if (serial && pt->wi > 0)
         return CB_BUILD_SKIP; /* one serial row: every row's reference */
@@ -217,6 +307,83 @@ static void verdict_io(cb_exp_t *x, const cb_results_t *res, const char *pin, co
                 e, def, tp ? "5 x cores" : "cores", sp, r->tasks, best, best_w);
 }
 
+/* CPython's rows: its counting speed against C's, the Amdahl fits, and
+ * where the pools' default sizes land on io: the tutorials' (5 x cores is
+ * ThreadPoolExecutor's default before Python 3.8), C's and this
+ * interpreter's own. */
+static void verdict_py(cb_exp_t *x, const cb_results_t *res, const cb_pin_choice_t *pc, size_t np,
+                       FILE *out)
+{
+    const params_t *p = x->params;
+    const run_t *r = x->user;
+    if (isnan(cb_results_median(res, &(cb_select_t){NULL, NULL, NULL, "cpu_iters", 0, 0})))
+        return;
+    double it = cb_results_median(res, &(cb_select_t){"py_serial", "cpu", NULL, "cpu_iters", 0, 0});
+    if (isnan(it))
+        it = cb_results_median(res, &(cb_select_t){NULL, "cpu", NULL, "cpu_iters", 0, 0});
+    fprintf(out,
+            "\nE7 in CPython: concurrent.futures pools, speedup over py_serial, %ld tasks of "
+            "%.3g ms.\n",
+            r->tasks, p->task_ms);
+    if (!isnan(it) && it > 0) {
+        fprintf(out,
+                "  a cpu task counts %.0f times in CPython (calibrated to %.3g ms), %llu in C: "
+                "CPython %.0fx slower per iteration\n",
+                it, p->task_ms, (unsigned long long)r->cpu_iters, (double)r->cpu_iters / it);
+        cb_exp_fact(x, "e7/CPython/c_over_python_per_iteration", (double)r->cpu_iters / it, "x",
+                    NAN,
+                    "C counts %.0fx as many iterations as CPython in the same %.3g ms "
+                    "(CPython's cpu task: %.0f, C's %llu)",
+                    (double)r->cpu_iters / it, p->task_ms, it, (unsigned long long)r->cpu_iters);
+    }
+    double td = cb_results_median(
+        res, &(cb_select_t){"py_thread_pool", NULL, NULL, "default_workers", 0, 0});
+    double pd = cb_results_median(
+        res, &(cb_select_t){"py_process_pool", NULL, NULL, "default_workers", 0, 0});
+    long tdef = isnan(td) ? py_thread_pool_default() : (long)td;
+    long pdef = isnan(pd) ? py_cpu_count() : (long)pd;
+    static const char *const pe[] = {"py_thread_pool", "py_process_pool"};
+    for (size_t pi = 0; pi < np; pi++) {
+        const char *pin = pc[pi].name;
+        if (!isnan(cb_results_median(res, &(cb_select_t){NULL, "cpu", pin, "speedup", 0, 0})) &&
+            !isnan(
+                cb_results_median(res, &(cb_select_t){"py_serial", "cpu", pin, "wall_s", 0, 0}))) {
+            fprintf(out, "cpu, pinned %s, CPython (one interpreter lock per process):\n", pin);
+            for (size_t i = 0; i < 2; i++)
+                verdict_cpu(x, res, pin, pe[i], out);
+        }
+        double ct = speedup(res, "thread_pool", "io", pin, 5 * r->cores),
+               cp = speedup(res, "process_pool", "io", pin, r->cores),
+               pt = speedup(res, "py_thread_pool", "io", pin, tdef),
+               pt5 = speedup(res, "py_thread_pool", "io", pin, 5 * r->cores),
+               pp = speedup(res, "py_process_pool", "io", pin, pdef);
+        if (isnan(pt) && isnan(pt5) && isnan(pp))
+            continue;
+        fprintf(out,
+                "io, pinned %s, the default pool sizes (speedup, at most %ld): tutorial thread "
+                "pool 5 x cores = %ld (ThreadPoolExecutor's default in Python 3.5-3.7), process "
+                "pool cores = %ld | C thread_pool at %ld: %.2f, process_pool at %ld: %.2f | "
+                "CPython ThreadPoolExecutor() = min(32, os.cpu_count() + 4) = %ld here: %.2f (at "
+                "the old %ld: %.2f), ProcessPoolExecutor() = os.cpu_count() = %ld: %.2f\n",
+                pin, r->tasks, 5 * r->cores, r->cores, 5 * r->cores, ct, r->cores, cp, tdef, pt,
+                5 * r->cores, pt5, pdef, pp);
+        char name[96];
+        snprintf(name, sizeof(name), "io/%s/py_thread_pool/default_workers_speedup", pin);
+        if (!isnan(pt))
+            cb_exp_fact(x, name, pt, "x", (double)r->tasks,
+                        "CPython ThreadPoolExecutor(), io, pinned %s: its default %ld workers "
+                        "(min(32, os.cpu_count() + 4), Python 3.8+) gave speedup %.2f of at most "
+                        "%ld",
+                        pin, tdef, pt, r->tasks);
+        snprintf(name, sizeof(name), "io/%s/py_process_pool/default_workers_speedup", pin);
+        if (!isnan(pp))
+            cb_exp_fact(x, name, pp, "x", (double)r->tasks,
+                        "CPython ProcessPoolExecutor(), io, pinned %s: its default %ld workers "
+                        "(os.cpu_count()) gave speedup %.2f of at most %ld",
+                        pin, pdef, pp, r->tasks);
+    }
+}
+
 static void verdict(cb_exp_t *x, const cb_results_t *res, FILE *out)
 {
     const run_t *r = x->user;
@@ -244,7 +411,12 @@ static void verdict(cb_exp_t *x, const cb_results_t *res, FILE *out)
                 if (strcmp(names[i].name, "serial") != 0)
                     (io ? verdict_io : verdict_cpu)(x, res, pc[pi].name, names[i].name, out);
         }
+    verdict_py(x, res, pc, np, out);
 }
+
+/* In the first 2 repetitions: one CPython run is about 10 s here (66
+ * points, cpu tasks on one interpreter lock for the thread pool). */
+static const cb_python_def_t python = {.script = "scripts/python_scaling.py", .reps = 2};
 
 static const cb_experiment_def_t scaling = {
     .name = "scaling",
@@ -254,9 +426,7 @@ static const cb_experiment_def_t scaling = {
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(cb_matrix_t),
-    .executors = {.names_fn = cb_matrix_executor_names,
-                  .is_default = is_default,
-                  .always = "serial"},
+    .executors = {.names_fn = executor_names, .is_default = is_default, .always = "serial"},
     .workloads = {.names_fn = cb_matrix_workload_names, .defaults = default_workloads},
     .derive_speedup = 1,
     /* With the library executors the sweep has almost twice the rows it
@@ -268,5 +438,6 @@ static const cb_experiment_def_t scaling = {
     .pins = pins,
     .build = build,
     .verdict = verdict,
+    .python = &python,
 };
 CB_EXPERIMENT_MAIN(scaling)
