@@ -28,6 +28,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/core/experiment.h"
@@ -35,7 +36,7 @@
 
 typedef struct params {
     cb_long_list_t connections;
-    long msg_bytes, duration_ms, port;
+    long msg_bytes, duration_ms, py_duration_ms, port;
     int serve;                /* model + 1; 0: no --serve */
     cb_echo_target_t connect; /* host "": no --connect */
 } params_t;
@@ -61,6 +62,8 @@ static const cb_flag_t flags[] = {
                  "bytes per request, echoed back (default 64)"),
     CB_FLAG_LONG(params_t, duration_ms, "duration-ms", "MS", 1, 3600000, 500, 100,
                  "measured window per configuration (default 500; --quick 100)"),
+    CB_FLAG_LONG(params_t, py_duration_ms, "py-duration-ms", "MS", 1, 3600000, 200, 50,
+                 "measured window per CPython configuration (py_*; default 200; --quick 50)"),
     CB_FLAG_CUSTOM(params_t, serve, "serve", "MODEL", cb_echo_model_flag_parse, NULL,
                    "run one model as a plain echo server until SIGINT/SIGTERM"),
     CB_FLAG_LONG(params_t, port, "port", "N", 0, 65535, NAN, NAN,
@@ -75,15 +78,62 @@ static cb_echo_outside_t outside;
 
 static const char *const external = "external";
 
-/* The models, then the outside server, which runs only with --connect and
- * then alone. */
+/* The CPython servers (scripts/python_echo.py --serve MODEL, which says how
+ * each one works), started by the measurement as a tracked child and
+ * driven by the same C load client. */
+typedef struct pymodel {
+    const char *name, *model, *summary;
+    int pool;     /* ThreadPoolExecutor(pool): pool connections at a time */
+    int one_loop; /* every connection on one thread's event loop */
+} pymodel_t;
+
+static const pymodel_t pymodels[] = {
+    {"py_thread", "thread",
+     "CPython: socketserver.ThreadingTCPServer, a thread per connection, blocking recv/sendall", 0,
+     0},
+    {"py_thread_pool", "thread_pool",
+     "CPython: an accept loop submitting each connection to a ThreadPoolExecutor(3) (tutorial "
+     "002): 3 connections served at a time",
+     3, 0},
+    {"py_selectors", "selectors",
+     "CPython: one thread, selectors.DefaultSelector (epoll), non-blocking sockets", 0, 1},
+    {"py_asyncio", "asyncio", "CPython: asyncio.start_server, a coroutine per connection", 0, 1},
+    {"py_gevent", "gevent",
+     "CPython: gevent's monkey.patch_all(), then py_thread's code: a greenlet per connection "
+     "(needs gevent)",
+     0, 1},
+};
+#define NPY (sizeof(pymodels) / sizeof(pymodels[0]))
+
+static const pymodel_t *pymodel(const char *name)
+{
+    for (size_t i = 0; i < NPY; i++)
+        if (strcmp(pymodels[i].name, name) == 0)
+            return &pymodels[i];
+    return NULL;
+}
+
+/* The CPython side: the shared driver's flags (--no-python, --python PATH)
+ * and its choice of interpreter (preferring one that has gevent); its
+ * script's --serve MODEL runs the servers. No point is measured by the
+ * driver itself: echo's measurement starts each server. */
+static const cb_python_def_t python_side = {.script = "scripts/python_echo.py",
+                                            .optional = "gevent"};
+
+/* python_echo.py's path, found once (build), freed by finish. */
+static char *py_script;
+
+/* The models, the CPython servers, then the outside server, which runs
+ * only with --connect and then alone. */
 static size_t executor_names(const cb_name_t **out)
 {
-    static cb_name_t tab[CB_ECHO_NMODELS + 1];
+    static cb_name_t tab[CB_ECHO_NMODELS + NPY + 1];
     const cb_name_t *models;
     size_t n = cb_echo_model_names(&models);
     for (size_t i = 0; i < n; i++)
         tab[i] = models[i];
+    for (size_t i = 0; i < NPY; i++)
+        tab[n++] = (cb_name_t){pymodels[i].name, pymodels[i].summary, NULL, 0};
     tab[n] = (cb_name_t){
         external, "the echo server given by --connect HOST:PORT (yours; only with --connect)", NULL,
         0};
@@ -213,12 +263,60 @@ static int build_outside(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
+/* A CPython server: one row per connection count (workers: the connection
+ * count for py_thread, the pool's 3, else 1), pinned as the C model of its
+ * shape (py_thread and py_thread_pool as thread, the one-loop ones on one
+ * PU); skipped rows with the reason when there is no interpreter. */
+static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    cb_echo_bench_t *c = cfg->ctx;
+    if (pt->wi > 0 || cb_exp_no_python(x))
+        return CB_BUILD_SKIP;
+    const char *why = NULL;
+    const char *python = cb_exp_python(x, &why);
+    if (python && !py_script && !(py_script = cb_runner_find_data(x->argv0, python_side.script))) {
+        python = NULL;
+        why = "scripts/python_echo.py not found";
+    }
+    uint64_t dur = (uint64_t)p->py_duration_ms * 1000000ull;
+    *c = (cb_echo_bench_t){
+        .conns = (int)p->connections.v[pt->variant],
+        .workers = pm->pool ? pm->pool : 1,
+        .msg_bytes = (size_t)p->msg_bytes,
+        .topo = x->topo,
+        .warmup_ns = cb_echo_bench_warmup_ns(dur),
+        .duration_ns = dur,
+        .py = {pm->model, python, py_script, why, pm->pool},
+    };
+    if (cb_echo_bench_pin(x, pt->pin, pm->one_loop ? 1 : (int)x->workers[0], c) != 0)
+        return CB_EXIT_USAGE;
+    long workers = strcmp(pm->model, "thread") == 0 ? c->conns : c->workers;
+    /* No warm-up repetition (each measurement starts a fresh interpreter
+     * and warms up in its own window), and under --quick 2 repetitions. */
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, workers, c->conns, pt->pin->name},
+        .metrics = cb_echo_bench_metrics,
+        .nmetrics = (int)cb_echo_bench_nmetrics,
+        .measure = cb_echo_bench_measure,
+        .ctx = c,
+        /* the interpreter's start (at most 15 s) and the window */
+        .timeout_s = x->opts.timeout_s > 0 ? 0 : (double)(dur + c->warmup_ns) / 1e9 + 35,
+        .reps = x->opts.quick && reps > 2 ? 2 : reps,
+    };
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
     cb_echo_bench_t *c = cfg->ctx;
     if (strcmp(pt->executor, external) == 0)
         return build_outside(x, pt, cfg);
+    const pymodel_t *pm = pymodel(pt->executor);
+    if (pm && !outside.target.host[0])
+        return build_py(x, pt, pm, cfg);
     if (outside.target.host[0]) {
         fprintf(stderr,
                 "echo: --connect measures the server at %s:%s alone: leave out "
@@ -413,6 +511,13 @@ static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
     versus_libuv(x, r, out);
 }
 
+static void finish(cb_exp_t *x)
+{
+    (void)x;
+    free(py_script);
+    py_script = NULL;
+}
+
 static const cb_experiment_def_t echo = {
     .name = "echo",
     .summary = "TCP echo servers on every server model (see --list) under a closed-loop "
@@ -427,5 +532,7 @@ static const cb_experiment_def_t echo = {
     .variants = variants,
     .build = build,
     .verdict = verdict_all,
+    .finish = finish,
+    .python = &python_side,
 };
 CB_EXPERIMENT_MAIN(echo)
