@@ -372,18 +372,19 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
     const char *ref = cb_echo_model_name(CB_ECHO_THREAD); /* what the event loops face */
     fprintf(out, "\nE10/E11 (medians; '-' = not served, see the status column):\n");
-    fprintf(out, "%-13s %6s %12s %10s %14s\n", "model", "conns", "req/s", "p99 us",
+    fprintf(out, "%-14s %6s %12s %10s %14s\n", "model", "conns", "req/s", "p99 us",
             "srv CPU us/req");
-    for (int mdl = 0; mdl < CB_ECHO_NMODELS; mdl++) {
-        const char *name = cb_echo_model_name(mdl);
+    for (size_t mdl = 0; mdl < CB_ECHO_NMODELS + NPY; mdl++) {
+        const char *name = mdl < CB_ECHO_NMODELS ? cb_echo_model_name((cb_echo_model_t)mdl)
+                                                 : pymodels[mdl - CB_ECHO_NMODELS].name;
         for (size_t k = 0; k < cl->n; k++) {
             if (!ran(r, name, cl->v[k]))
                 continue;
             double q = med(r, name, cl->v[k], "req_per_s");
             if (isnan(q))
-                fprintf(out, "%-13s %6ld %12s %10s %14s\n", name, cl->v[k], "-", "-", "-");
+                fprintf(out, "%-14s %6ld %12s %10s %14s\n", name, cl->v[k], "-", "-", "-");
             else
-                fprintf(out, "%-13s %6ld %12.0f %10.1f %14.2f\n", name, cl->v[k], q,
+                fprintf(out, "%-14s %6ld %12.0f %10.1f %14.2f\n", name, cl->v[k], q,
                         med(r, name, cl->v[k], "p99_us"),
                         med(r, name, cl->v[k], "server_cpu_us_per_req"));
         }
@@ -443,6 +444,118 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                     "  crossover: from %ld connections on, %s's throughput >= %s's at every "
                     "count measured\n",
                     cross, ev, ref);
+    }
+}
+
+/* The first failed row's reason of an executor (a skipped gevent). */
+static const char *why_not(const cb_results_t *r, const char *exec)
+{
+    for (size_t i = 0; i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        if (s->status != CB_OK && strcmp(s->key.executor, exec) == 0 &&
+            strcmp(s->metric, "req_per_s") == 0)
+            return s->detail && s->detail[0] ? s->detail : cb_status_name(s->status);
+    }
+    return NULL;
+}
+
+/* The largest count at which both have a median req/s, or -1. */
+static long largest_both(const cb_long_list_t *cl, const cb_results_t *r, const char *a,
+                         const char *b)
+{
+    long best = -1;
+    for (size_t k = 0; k < cl->n; k++)
+        if (cl->v[k] > best && !isnan(med(r, a, cl->v[k], "req_per_s")) &&
+            !isnan(med(r, b, cl->v[k], "req_per_s")))
+            best = cl->v[k];
+    return best;
+}
+
+/* "epoll 1.42x thread's req/s at 1000 conns (7.2 vs 15.6 us CPU/req)", a
+ * fact, or why not, into buf. */
+static void ratio(cb_exp_t *x, const cb_results_t *r, const char *claim, const char *ev,
+                  const char *ref, char *buf, size_t len)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    long c = largest_both(cl, r, ev, ref);
+    if (c < 0) {
+        const char *w = why_not(r, ev);
+        if (!w)
+            w = why_not(r, ref);
+        snprintf(buf, len, "%s: not measured (%.80s)", ev, w ? w : "not in this run");
+        return;
+    }
+    double a = med(r, ev, c, "req_per_s"), b = med(r, ref, c, "req_per_s");
+    snprintf(buf, len, "%s %.2fx %s's req/s at %ld conns (%.1f vs %.1f us CPU/req)", ev, a / b, ref,
+             c, med(r, ev, c, "server_cpu_us_per_req"), med(r, ref, c, "server_cpu_us_per_req"));
+    char name[96];
+    snprintf(name, sizeof(name), "%s/%s/c%ld/req_per_s_over_%s", claim, ev, c, ref);
+    cb_exp_fact(x, name, a / b, "x", NAN, "%s at %ld connections: %.2fx %s's requests/s", ev, c,
+                a / b, ref);
+}
+
+/* The CPython servers: each one-loop server against py_thread at every
+ * count, then one line per claim with the tutorial's figure (none: the
+ * tutorials give no throughput), C's and CPython's. */
+static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    const char *ref = pymodels[0].name;
+    for (size_t i = 0; i < NPY; i++) {
+        if (!pymodels[i].one_loop)
+            continue;
+        const char *ev = pymodels[i].name;
+        int both = 0;
+        for (size_t k = 0; k < cl->n; k++) {
+            double a = med(r, ev, cl->v[k], "req_per_s"), b = med(r, ref, cl->v[k], "req_per_s");
+            if (isnan(a) || isnan(b))
+                continue;
+            if (!both++)
+                fprintf(out, "\n%s vs %s:\n", ev, ref);
+            fprintf(out,
+                    "  %5ld conns: %.2fx %s's req/s (%s), %.2f vs %.2f us server CPU per "
+                    "request (%s)\n",
+                    cl->v[k], a / b, ref, a >= b ? "at least as fast" : "slower",
+                    med(r, ev, cl->v[k], "server_cpu_us_per_req"),
+                    med(r, ref, cl->v[k], "server_cpu_us_per_req"),
+                    med(r, ev, cl->v[k], "server_cpu_us_per_req") <
+                            med(r, ref, cl->v[k], "server_cpu_us_per_req")
+                        ? "less"
+                        : "not less");
+        }
+    }
+    long c = largest_both(cl, r, pymodels[1].name, ref);
+    if (c > 0)
+        fprintf(out,
+                "\n%s at %ld conns: %.0f req/s over %.0f of %ld connections served (3 workers "
+                "hold one each; the others wait)\n",
+                pymodels[1].name, c, med(r, pymodels[1].name, c, "req_per_s"),
+                med(r, pymodels[1].name, c, "conns_served"), c);
+    char c1[200], c2[200], p1[200], p2[200], p3[200];
+    const char *why = NULL;
+    int py = cb_exp_python(x, &why) != NULL;
+    ratio(x, r, "e10/C", "epoll", "thread", c1, sizeof(c1));
+    ratio(x, r, "e11/C", "coroutine", "thread", c2, sizeof(c2));
+    if (py) {
+        ratio(x, r, "e10/CPython", "py_selectors", ref, p1, sizeof(p1));
+        ratio(x, r, "e11/CPython", "py_asyncio", ref, p2, sizeof(p2));
+        ratio(x, r, "e11/CPython", "py_gevent", ref, p3, sizeof(p3));
+    }
+    fprintf(out, "\nE10 (one thread multiplexing many sockets vs a thread per connection):\n");
+    fprintf(out, "  tutorial: no figure (004 argues it, 20 one-message clients)\n");
+    fprintf(out, "  C        %s\n", c1);
+    if (py)
+        fprintf(out, "  CPython  %s\n", p1);
+    else
+        fprintf(out, "  CPython  not measured (%s)\n", why);
+    fprintf(out, "E11 (coroutines / greenlets vs a thread per connection):\n");
+    fprintf(out, "  tutorial: no throughput figure (004's 50,000 counts tasks alive at once)\n");
+    fprintf(out, "  C        %s\n", c2);
+    if (py) {
+        fprintf(out, "  CPython  %s\n", p2);
+        fprintf(out, "  CPython  %s\n", p3);
+    } else {
+        fprintf(out, "  CPython  not measured (%s)\n", why);
     }
 }
 
@@ -509,6 +622,7 @@ static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
     verdict(x, r, out);
     versus_libuv(x, r, out);
+    verdict_py(x, r, out);
 }
 
 static void finish(cb_exp_t *x)
