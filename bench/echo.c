@@ -14,6 +14,18 @@
  * together to the last two PUs of a 2-worker plan (cb_echo_bench_pin says
  * why).
  *
+ * The CPython servers (executors py_thread, py_thread_pool, py_selectors,
+ * py_asyncio, py_gevent; scripts/python_echo.py says how each works) are
+ * measured the same way under the same C load client: the measurement
+ * starts `python3 scripts/python_echo.py --serve MODEL` as a tracked child
+ * (it dies with the harness), reads the port it prints and the child's
+ * CPU clock over the window. The interpreter and --no-python / --python
+ * PATH are the shared driver's (lib/core/python.c, cb_exp_python: one that
+ * has gevent preferred); py_gevent is skipped naming the module where it
+ * has none. Their window is --py-duration-ms, after every connection had
+ * its first echo (a CPython server's busy connections starve its accept
+ * loop); no warm-up repetition, the first 3 repetitions (--quick: 1).
+ *
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
  * until SIGINT or SIGTERM, for nc / socat; without --port, or with --port 0,
  * the kernel picks the port, and the "listening on 127.0.0.1:PORT" line
@@ -292,8 +304,11 @@ static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_c
     if (cb_echo_bench_pin(x, pt->pin, pm->one_loop ? 1 : (int)x->workers[0], c) != 0)
         return CB_EXIT_USAGE;
     long workers = strcmp(pm->model, "thread") == 0 ? c->conns : c->workers;
-    /* No warm-up repetition (each measurement starts a fresh interpreter
-     * and warms up in its own window), and under --quick 2 repetitions. */
+    /* No warm-up repetition (each measurement starts a fresh interpreter,
+     * 0.05-0.6 s with gevent's patching, and warms up in its own window);
+     * the first 3 repetitions (under --quick the first): in all 5 the
+     * interpreters' starts made the default run 1.46x as long as without
+     * them, and --quick 1.8x. */
     int warmup, reps = cb_exp_reps(x, &warmup);
     *cfg = (cb_config_t){
         .key = {NULL, pt->executor, pt->workload, workers, c->conns, pt->pin->name},
@@ -303,7 +318,9 @@ static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_c
         .ctx = c,
         /* the interpreter's start (at most 15 s) and the window */
         .timeout_s = x->opts.timeout_s > 0 ? 0 : (double)(dur + c->warmup_ns) / 1e9 + 35,
-        .reps = x->opts.quick && reps > 2 ? 2 : reps,
+        .reps = x->opts.quick ? 1
+                : reps < 3    ? reps
+                              : 3,
     };
     return CB_BUILD_ADD;
 }
