@@ -56,7 +56,15 @@ CB_EXPERIMENTS = [
         "plot": ("1500", "1000"),
         "gate": None,
     },
-    {"name": "echo", "data": [], "plot": ("1400", "650"), "gate": None},
+    {
+        "name": "echo",
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_echo.py",
+        ],
+        "plot": ("1400", "650"),
+        "gate": None,
+    },
     {
         "name": "pool_callbacks",
         "data": [

@@ -14,6 +14,18 @@
  * together to the last two PUs of a 2-worker plan (cb_echo_bench_pin says
  * why).
  *
+ * The CPython servers (executors py_thread, py_thread_pool, py_selectors,
+ * py_asyncio, py_gevent; scripts/python_echo.py says how each works) are
+ * measured the same way under the same C load client: the measurement
+ * starts `python3 scripts/python_echo.py --serve MODEL` as a tracked child
+ * (it dies with the harness), reads the port it prints and the child's
+ * CPU clock over the window. The interpreter and --no-python / --python
+ * PATH are the shared driver's (lib/core/python.c, cb_exp_python: one that
+ * has gevent preferred); py_gevent is skipped naming the module where it
+ * has none. Their window is --py-duration-ms, after every connection had
+ * its first echo (a CPython server's busy connections starve its accept
+ * loop); no warm-up repetition, the first 3 repetitions (--quick: 1).
+ *
  * `echo --serve MODEL [--port N]` runs one model as a plain echo server
  * until SIGINT or SIGTERM, for nc / socat; without --port, or with --port 0,
  * the kernel picks the port, and the "listening on 127.0.0.1:PORT" line
@@ -28,6 +40,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/core/experiment.h"
@@ -35,7 +48,7 @@
 
 typedef struct params {
     cb_long_list_t connections;
-    long msg_bytes, duration_ms, port;
+    long msg_bytes, duration_ms, py_duration_ms, port;
     int serve;                /* model + 1; 0: no --serve */
     cb_echo_target_t connect; /* host "": no --connect */
 } params_t;
@@ -61,6 +74,8 @@ static const cb_flag_t flags[] = {
                  "bytes per request, echoed back (default 64)"),
     CB_FLAG_LONG(params_t, duration_ms, "duration-ms", "MS", 1, 3600000, 500, 100,
                  "measured window per configuration (default 500; --quick 100)"),
+    CB_FLAG_LONG(params_t, py_duration_ms, "py-duration-ms", "MS", 1, 3600000, 200, 50,
+                 "measured window per CPython configuration (py_*; default 200; --quick 50)"),
     CB_FLAG_CUSTOM(params_t, serve, "serve", "MODEL", cb_echo_model_flag_parse, NULL,
                    "run one model as a plain echo server until SIGINT/SIGTERM"),
     CB_FLAG_LONG(params_t, port, "port", "N", 0, 65535, NAN, NAN,
@@ -75,15 +90,62 @@ static cb_echo_outside_t outside;
 
 static const char *const external = "external";
 
-/* The models, then the outside server, which runs only with --connect and
- * then alone. */
+/* The CPython servers (scripts/python_echo.py --serve MODEL, which says how
+ * each one works), started by the measurement as a tracked child and
+ * driven by the same C load client. */
+typedef struct pymodel {
+    const char *name, *model, *summary;
+    int pool;     /* ThreadPoolExecutor(pool): pool connections at a time */
+    int one_loop; /* every connection on one thread's event loop */
+} pymodel_t;
+
+static const pymodel_t pymodels[] = {
+    {"py_thread", "thread",
+     "CPython: socketserver.ThreadingTCPServer, a thread per connection, blocking recv/sendall", 0,
+     0},
+    {"py_thread_pool", "thread_pool",
+     "CPython: an accept loop submitting each connection to a ThreadPoolExecutor(3) (tutorial "
+     "002): 3 connections served at a time",
+     3, 0},
+    {"py_selectors", "selectors",
+     "CPython: one thread, selectors.DefaultSelector (epoll), non-blocking sockets", 0, 1},
+    {"py_asyncio", "asyncio", "CPython: asyncio.start_server, a coroutine per connection", 0, 1},
+    {"py_gevent", "gevent",
+     "CPython: gevent's monkey.patch_all(), then py_thread's code: a greenlet per connection "
+     "(needs gevent)",
+     0, 1},
+};
+#define NPY (sizeof(pymodels) / sizeof(pymodels[0]))
+
+static const pymodel_t *pymodel(const char *name)
+{
+    for (size_t i = 0; i < NPY; i++)
+        if (strcmp(pymodels[i].name, name) == 0)
+            return &pymodels[i];
+    return NULL;
+}
+
+/* The CPython side: the shared driver's flags (--no-python, --python PATH)
+ * and its choice of interpreter (preferring one that has gevent); its
+ * script's --serve MODEL runs the servers. No point is measured by the
+ * driver itself: echo's measurement starts each server. */
+static const cb_python_def_t python_side = {.script = "scripts/python_echo.py",
+                                            .optional = "gevent"};
+
+/* python_echo.py's path, found once (build), freed by finish. */
+static char *py_script;
+
+/* The models, the CPython servers, then the outside server, which runs
+ * only with --connect and then alone. */
 static size_t executor_names(const cb_name_t **out)
 {
-    static cb_name_t tab[CB_ECHO_NMODELS + 1];
+    static cb_name_t tab[CB_ECHO_NMODELS + NPY + 1];
     const cb_name_t *models;
     size_t n = cb_echo_model_names(&models);
     for (size_t i = 0; i < n; i++)
         tab[i] = models[i];
+    for (size_t i = 0; i < NPY; i++)
+        tab[n++] = (cb_name_t){pymodels[i].name, pymodels[i].summary, NULL, 0};
     tab[n] = (cb_name_t){
         external, "the echo server given by --connect HOST:PORT (yours; only with --connect)", NULL,
         0};
@@ -213,12 +275,65 @@ static int build_outside(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
+/* A CPython server: one row per connection count (workers: the connection
+ * count for py_thread, the pool's 3, else 1), pinned as the C model of its
+ * shape (py_thread and py_thread_pool as thread, the one-loop ones on one
+ * PU); skipped rows with the reason when there is no interpreter. */
+static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    cb_echo_bench_t *c = cfg->ctx;
+    if (pt->wi > 0 || cb_exp_no_python(x))
+        return CB_BUILD_SKIP;
+    const char *why = NULL;
+    const char *python = cb_exp_python(x, &why);
+    if (python && !py_script && !(py_script = cb_runner_find_data(x->argv0, python_side.script))) {
+        python = NULL;
+        why = "scripts/python_echo.py not found";
+    }
+    uint64_t dur = (uint64_t)p->py_duration_ms * 1000000ull;
+    *c = (cb_echo_bench_t){
+        .conns = (int)p->connections.v[pt->variant],
+        .workers = pm->pool ? pm->pool : 1,
+        .msg_bytes = (size_t)p->msg_bytes,
+        .topo = x->topo,
+        .warmup_ns = cb_echo_bench_warmup_ns(dur),
+        .duration_ns = dur,
+        .py = {pm->model, python, py_script, why, pm->pool},
+    };
+    if (cb_echo_bench_pin(x, pt->pin, pm->one_loop ? 1 : (int)x->workers[0], c) != 0)
+        return CB_EXIT_USAGE;
+    long workers = strcmp(pm->model, "thread") == 0 ? c->conns : c->workers;
+    /* No warm-up repetition (each measurement starts a fresh interpreter,
+     * 0.05-0.6 s with gevent's patching, and warms up in its own window);
+     * the first 3 repetitions (under --quick the first): in all 5 the
+     * interpreters' starts made the default run 1.46x as long as without
+     * them, and --quick 1.8x. */
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, workers, c->conns, pt->pin->name},
+        .metrics = cb_echo_bench_metrics,
+        .nmetrics = (int)cb_echo_bench_nmetrics,
+        .measure = cb_echo_bench_measure,
+        .ctx = c,
+        /* the interpreter's start (at most 15 s) and the window */
+        .timeout_s = x->opts.timeout_s > 0 ? 0 : (double)(dur + c->warmup_ns) / 1e9 + 35,
+        .reps = x->opts.quick ? 1
+                : reps < 3    ? reps
+                              : 3,
+    };
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
     cb_echo_bench_t *c = cfg->ctx;
     if (strcmp(pt->executor, external) == 0)
         return build_outside(x, pt, cfg);
+    const pymodel_t *pm = pymodel(pt->executor);
+    if (pm && !outside.target.host[0])
+        return build_py(x, pt, pm, cfg);
     if (outside.target.host[0]) {
         fprintf(stderr,
                 "echo: --connect measures the server at %s:%s alone: leave out "
@@ -274,18 +389,19 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
     const char *ref = cb_echo_model_name(CB_ECHO_THREAD); /* what the event loops face */
     fprintf(out, "\nE10/E11 (medians; '-' = not served, see the status column):\n");
-    fprintf(out, "%-13s %6s %12s %10s %14s\n", "model", "conns", "req/s", "p99 us",
+    fprintf(out, "%-14s %6s %12s %10s %14s\n", "model", "conns", "req/s", "p99 us",
             "srv CPU us/req");
-    for (int mdl = 0; mdl < CB_ECHO_NMODELS; mdl++) {
-        const char *name = cb_echo_model_name(mdl);
+    for (size_t mdl = 0; mdl < CB_ECHO_NMODELS + NPY; mdl++) {
+        const char *name = mdl < CB_ECHO_NMODELS ? cb_echo_model_name((cb_echo_model_t)mdl)
+                                                 : pymodels[mdl - CB_ECHO_NMODELS].name;
         for (size_t k = 0; k < cl->n; k++) {
             if (!ran(r, name, cl->v[k]))
                 continue;
             double q = med(r, name, cl->v[k], "req_per_s");
             if (isnan(q))
-                fprintf(out, "%-13s %6ld %12s %10s %14s\n", name, cl->v[k], "-", "-", "-");
+                fprintf(out, "%-14s %6ld %12s %10s %14s\n", name, cl->v[k], "-", "-", "-");
             else
-                fprintf(out, "%-13s %6ld %12.0f %10.1f %14.2f\n", name, cl->v[k], q,
+                fprintf(out, "%-14s %6ld %12.0f %10.1f %14.2f\n", name, cl->v[k], q,
                         med(r, name, cl->v[k], "p99_us"),
                         med(r, name, cl->v[k], "server_cpu_us_per_req"));
         }
@@ -345,6 +461,118 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                     "  crossover: from %ld connections on, %s's throughput >= %s's at every "
                     "count measured\n",
                     cross, ev, ref);
+    }
+}
+
+/* The first failed row's reason of an executor (a skipped gevent). */
+static const char *why_not(const cb_results_t *r, const char *exec)
+{
+    for (size_t i = 0; i < cb_results_count(r); i++) {
+        const cb_sample_t *s = cb_results_get(r, i);
+        if (s->status != CB_OK && strcmp(s->key.executor, exec) == 0 &&
+            strcmp(s->metric, "req_per_s") == 0)
+            return s->detail && s->detail[0] ? s->detail : cb_status_name(s->status);
+    }
+    return NULL;
+}
+
+/* The largest count at which both have a median req/s, or -1. */
+static long largest_both(const cb_long_list_t *cl, const cb_results_t *r, const char *a,
+                         const char *b)
+{
+    long best = -1;
+    for (size_t k = 0; k < cl->n; k++)
+        if (cl->v[k] > best && !isnan(med(r, a, cl->v[k], "req_per_s")) &&
+            !isnan(med(r, b, cl->v[k], "req_per_s")))
+            best = cl->v[k];
+    return best;
+}
+
+/* "epoll 1.42x thread's req/s at 1000 conns (7.2 vs 15.6 us CPU/req)", a
+ * fact, or why not, into buf. */
+static void ratio(cb_exp_t *x, const cb_results_t *r, const char *claim, const char *ev,
+                  const char *ref, char *buf, size_t len)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    long c = largest_both(cl, r, ev, ref);
+    if (c < 0) {
+        const char *w = why_not(r, ev);
+        if (!w)
+            w = why_not(r, ref);
+        snprintf(buf, len, "%s: not measured (%.80s)", ev, w ? w : "not in this run");
+        return;
+    }
+    double a = med(r, ev, c, "req_per_s"), b = med(r, ref, c, "req_per_s");
+    snprintf(buf, len, "%s %.2fx %s's req/s at %ld conns (%.1f vs %.1f us CPU/req)", ev, a / b, ref,
+             c, med(r, ev, c, "server_cpu_us_per_req"), med(r, ref, c, "server_cpu_us_per_req"));
+    char name[96];
+    snprintf(name, sizeof(name), "%s/%s/c%ld/req_per_s_over_%s", claim, ev, c, ref);
+    cb_exp_fact(x, name, a / b, "x", NAN, "%s at %ld connections: %.2fx %s's requests/s", ev, c,
+                a / b, ref);
+}
+
+/* The CPython servers: each one-loop server against py_thread at every
+ * count, then one line per claim with the tutorial's figure (none: the
+ * tutorials give no throughput), C's and CPython's. */
+static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const cb_long_list_t *cl = &((const params_t *)x->params)->connections;
+    const char *ref = pymodels[0].name;
+    for (size_t i = 0; i < NPY; i++) {
+        if (!pymodels[i].one_loop)
+            continue;
+        const char *ev = pymodels[i].name;
+        int both = 0;
+        for (size_t k = 0; k < cl->n; k++) {
+            double a = med(r, ev, cl->v[k], "req_per_s"), b = med(r, ref, cl->v[k], "req_per_s");
+            if (isnan(a) || isnan(b))
+                continue;
+            if (!both++)
+                fprintf(out, "\n%s vs %s:\n", ev, ref);
+            fprintf(out,
+                    "  %5ld conns: %.2fx %s's req/s (%s), %.2f vs %.2f us server CPU per "
+                    "request (%s)\n",
+                    cl->v[k], a / b, ref, a >= b ? "at least as fast" : "slower",
+                    med(r, ev, cl->v[k], "server_cpu_us_per_req"),
+                    med(r, ref, cl->v[k], "server_cpu_us_per_req"),
+                    med(r, ev, cl->v[k], "server_cpu_us_per_req") <
+                            med(r, ref, cl->v[k], "server_cpu_us_per_req")
+                        ? "less"
+                        : "not less");
+        }
+    }
+    long c = largest_both(cl, r, pymodels[1].name, ref);
+    if (c > 0)
+        fprintf(out,
+                "\n%s at %ld conns: %.0f req/s over %.0f of %ld connections served (3 workers "
+                "hold one each; the others wait)\n",
+                pymodels[1].name, c, med(r, pymodels[1].name, c, "req_per_s"),
+                med(r, pymodels[1].name, c, "conns_served"), c);
+    char c1[200], c2[200], p1[200], p2[200], p3[200];
+    const char *why = NULL;
+    int py = cb_exp_python(x, &why) != NULL;
+    ratio(x, r, "e10/C", "epoll", "thread", c1, sizeof(c1));
+    ratio(x, r, "e11/C", "coroutine", "thread", c2, sizeof(c2));
+    if (py) {
+        ratio(x, r, "e10/CPython", "py_selectors", ref, p1, sizeof(p1));
+        ratio(x, r, "e11/CPython", "py_asyncio", ref, p2, sizeof(p2));
+        ratio(x, r, "e11/CPython", "py_gevent", ref, p3, sizeof(p3));
+    }
+    fprintf(out, "\nE10 (one thread multiplexing many sockets vs a thread per connection):\n");
+    fprintf(out, "  tutorial: no figure (004 argues it, 20 one-message clients)\n");
+    fprintf(out, "  C        %s\n", c1);
+    if (py)
+        fprintf(out, "  CPython  %s\n", p1);
+    else
+        fprintf(out, "  CPython  not measured (%s)\n", why);
+    fprintf(out, "E11 (coroutines / greenlets vs a thread per connection):\n");
+    fprintf(out, "  tutorial: no throughput figure (004's 50,000 counts tasks alive at once)\n");
+    fprintf(out, "  C        %s\n", c2);
+    if (py) {
+        fprintf(out, "  CPython  %s\n", p2);
+        fprintf(out, "  CPython  %s\n", p3);
+    } else {
+        fprintf(out, "  CPython  not measured (%s)\n", why);
     }
 }
 
@@ -411,6 +639,14 @@ static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
     verdict(x, r, out);
     versus_libuv(x, r, out);
+    verdict_py(x, r, out);
+}
+
+static void finish(cb_exp_t *x)
+{
+    (void)x;
+    free(py_script);
+    py_script = NULL;
 }
 
 static const cb_experiment_def_t echo = {
@@ -427,5 +663,7 @@ static const cb_experiment_def_t echo = {
     .variants = variants,
     .build = build,
     .verdict = verdict_all,
+    .finish = finish,
+    .python = &python_side,
 };
 CB_EXPERIMENT_MAIN(echo)

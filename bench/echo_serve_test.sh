@@ -51,7 +51,7 @@ echoes() {
   [ "$got" = "$want" ]
 }
 
-models=$("$bin" --list | sed -n '/^executors:/,/^$/ s/^  \([a-z_]*\) .*/\1/p' | grep -vx external) # external: --connect's rows, no server
+models=$("$bin" --list | sed -n '/^executors:/,/^$/ s/^  \([a-z_]*\) .*/\1/p' | grep -vx external | grep -v '^py_') # external: --connect's rows, no server; py_*: CPython servers (scripts/python_echo.py --serve)
 [ "$(printf '%s\n' "$models" | wc -w)" -ge 6 ] || { echo "FAIL: --list names too few models: $models"; exit 1; }
 for m in $models; do
   serve "$m" --port 0 --workers 2 || continue

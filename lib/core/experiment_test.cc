@@ -65,6 +65,7 @@ struct Ctx {
 };
 
 int g_points;
+int g_beta_reps; /* cfg->reps of beta's configurations */
 
 int Measure(const cb_config_t *c, const cb_opts_t *, cb_measurement_t *m)
 {
@@ -93,6 +94,7 @@ int Build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     cfg->nmetrics = 2;
     cfg->measure = Measure;
     cfg->ctx = c;
+    cfg->reps = strcmp(pt->executor, "beta") == 0 ? g_beta_reps : 0;
     return CB_BUILD_ADD;
 }
 
@@ -325,6 +327,29 @@ TEST(ExperimentMain, PointsCoverTheDefaultAxesWithoutHiddenNames)
     csv = Slurp(dir + "/toy.csv");
     EXPECT_NE(csv.find(",beta,fault_x,"), std::string::npos) << csv;
     EXPECT_EQ(csv.find(",alpha,"), std::string::npos) << csv;
+}
+
+TEST(ExperimentMain, AConfigurationsRepsLimitItsRepetitionsAndDropItsWarmUps)
+{
+    std::string dir = OutDir("config_reps");
+    g_beta_reps = 2;
+    Outcome r = Main({"--reps", "3", "--warmup", "1", "--workers", "1", "--workloads", "w1",
+                      "--toy-list", "5", "--no-plot", "--out", dir});
+    g_beta_reps = 0;
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::string csv = Slurp(dir + "/toy.csv");
+    size_t alpha = 0, beta = 0;
+    std::stringstream in(csv);
+    for (std::string line; std::getline(in, line);) {
+        alpha += line.find(",alpha,") != std::string::npos;
+        beta += line.find(",beta,") != std::string::npos;
+    }
+    /* 2 metrics a repetition: alpha in all 3, beta in the first 2. */
+    EXPECT_EQ(alpha, 6u) << csv;
+    EXPECT_EQ(beta, 4u) << csv;
+    EXPECT_EQ(csv.find(",beta,w1,1,5,compact,2,"), std::string::npos) << csv;
+    EXPECT_NE(r.err.find("[warm-up] alpha"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("[warm-up] beta"), std::string::npos) << r.err;
 }
 
 TEST(ExperimentMain, LeavesNoFdsOrChildrenOnAnyPath)

@@ -490,7 +490,11 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
     for (size_t i = 0; i < run_sys.n; i++)
         if (run_sys.items[i].warning[0])
             fprintf(stderr, "%s: system: %s\n", e->name, run_sys.items[i].warning);
-    size_t total = (size_t)(reps + warmup) * e->nconfigs, done = 0;
+    size_t total = 0, done = 0;
+    for (size_t i = 0; i < e->nconfigs; i++)
+        total += e->configs[i].reps > 0
+                     ? (size_t)(e->configs[i].reps < reps ? e->configs[i].reps : reps)
+                     : (size_t)(reps + warmup);
     uint64_t t0 = cb_now_ns();
     int failed = 0;
     for (int rep = -warmup; rep < reps && !interrupts; rep++) {
@@ -500,6 +504,8 @@ int cb_runner_run(cb_experiment_t *e, const cb_opts_t *o, const cb_topo_t *t, in
         size_t start = (size_t)(((rep % nc) + nc) % nc); /* rep 0 starts with config 0 */
         for (size_t j = 0; j < e->nconfigs && !interrupts; j++) {
             cb_config_t *c = &e->configs[(start + j) % e->nconfigs];
+            if (c->reps > 0 && (rep < 0 || rep >= c->reps))
+                continue;
             double tmo =
                 c->timeout_s > 0 ? c->timeout_s : (o->timeout_s > 0 ? o->timeout_s : e->timeout_s);
             child_arg_t ca = {c, o};

@@ -65,6 +65,11 @@ struct cb_config {
      * run, on python_plan's PUs (NULL: unpinned). */
     int python;
     const struct cb_pin_plan *python_plan;
+    /* > 0: measured in the first `reps` repetitions only, and in no
+     * warm-up (a configuration that warms up inside its own measurement,
+     * as echo's CPython servers do, and would otherwise lengthen the run
+     * too much); 0: in every one. */
+    int reps;
 };
 
 typedef struct cb_experiment {

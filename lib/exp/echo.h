@@ -162,6 +162,16 @@ typedef struct cb_echo_load_cfg {
      * stopped (or at the window's end, whichever is first): for tests that
      * must not depend on speed. */
     int requests_per_conn;
+    /* > 0: each connection sends one request and, echoed, waits; the
+     * closed loop and the warm-up start once first_echo_conns connections
+     * (at most the established ones) have had their first echo, or
+     * first_echo_ns after they were up, whichever comes first, instead of
+     * at once: for servers that take their time to accept and start
+     * serving many connections (CPython's: busy connections starve its
+     * accept loop), so that their start is left out of the window as a C
+     * server's is. r->first_echo_s says how long it took. */
+    uint64_t first_echo_ns;
+    int first_echo_conns;
     /* Called in the caller's thread at the start (phase 0) and the end
      * (phase 1) of the measured window, e.g. to read the server's CPU. */
     void (*on_window)(void *arg, int phase);
@@ -179,6 +189,7 @@ typedef struct cb_echo_load_result {
     int closed;            /* ... of them, those the server closed (EOF) */
     int first_errno;       /* errno of the first failure (ECONNRESET, ETIMEDOUT...) */
     uint64_t mismatched;   /* echoes that came back different */
+    double first_echo_s;   /* first_echo_ns: from connected to the warm-up's start */
 } cb_echo_load_result_t;
 
 /* Runs the closed-loop load: opens conns connections (non-blocking connect,

@@ -243,12 +243,108 @@ static int measure_outside(const cb_echo_bench_t *x, cb_measurement_t *m)
     return 0;
 }
 
+/* ---- a CPython server ---- */
+
+typedef struct pywindow {
+    const cb_echo_pyproc_t *s;
+    uint64_t cpu[2];
+    int rc;
+} pywindow_t;
+
+static void on_pywindow(void *arg, int phase)
+{
+    pywindow_t *w = arg;
+    int rc = cb_echo_py_cpu_ns(w->s, &w->cpu[phase]);
+    if (rc < 0 && w->rc == 0)
+        w->rc = rc;
+}
+
+/* As for a C server, but the server is python_echo.py's, and the closed
+ * loop starts once every connection had its first echo (first_echo_ns); a
+ * pool of W one-connection workers is ok having served W of more
+ * connections (conns_served says how many). */
+static int measure_py(const cb_echo_bench_t *x, cb_measurement_t *m)
+{
+    const cb_echo_py_t *py = &x->py;
+    if (!py->python) {
+        m->status = CB_SKIPPED;
+        snprintf(m->detail, sizeof(m->detail), "%s", py->why ? py->why : "no python3");
+        return 0;
+    }
+    cb_echo_pyproc_t s;
+    cb_status_t st;
+    if (cb_echo_py_start(py, x->srv_pus, x->nsrv_pus, 15, &s, &st, m->detail, sizeof(m->detail)) <
+        0) {
+        m->status = st;
+        return 0;
+    }
+    pywindow_t w = {.s = &s};
+    int want = py->pool > 0 && py->pool < x->conns ? py->pool : x->conns;
+    cb_echo_load_cfg_t lc = {
+        .port = s.port,
+        .conns = x->conns,
+        .msg_bytes = x->msg_bytes,
+        .threads = 2,
+        .topo = x->ncli_pus ? x->topo : NULL,
+        .pus = x->cli_pus,
+        .npus = x->ncli_pus,
+        .pin_together = 1,
+        .connect_timeout_ns = 2000000000ull,
+        .warmup_ns = x->warmup_ns,
+        .duration_ns = x->duration_ns,
+        /* CPython accepts and starts serving 1000 connections in a good
+         * fraction of a second: the window starts after that. */
+        .first_echo_ns = 5000000000ull,
+        .first_echo_conns = want,
+        .on_window = on_pywindow,
+        .on_window_arg = &w,
+    };
+    cb_echo_load_result_t r;
+    int rc = cb_echo_load_run(&lc, &r);
+    char died[96] = "";
+    int src = cb_echo_py_stop(&s, py->model, died, sizeof(died));
+    if (rc < 0) {
+        snprintf(m->detail, sizeof(m->detail), "load: %s", strerror(-rc));
+        return rc;
+    }
+    double secs = r.first_echo_s + (double)(x->duration_ns + x->warmup_ns) / 1e9;
+    if (src < 0) {
+        m->status = CB_CRASHED;
+        snprintf(m->detail, sizeof(m->detail), "%s", died);
+    } else if (r.established < x->conns) {
+        m->status = CB_TIMEOUT;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%s)",
+                 x->conns - r.established, x->conns, strerror(r.first_errno));
+    } else if (r.failed > 0 || r.mismatched > 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%d connections failed (%s), %llu bad echoes",
+                 r.failed, r.first_errno ? strerror(r.first_errno) : "-",
+                 (unsigned long long)r.mismatched);
+    } else if (r.served < want) {
+        m->status = CB_TIMEOUT;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
+                 x->conns - r.served, x->conns, secs);
+    } else if (w.rc < 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "server CPU clock: %s", strerror(-w.rc));
+    }
+    m->values[0] = r.req_per_s;
+    m->values[1] = r.p50_us;
+    m->values[2] = r.p99_us;
+    m->values[3] =
+        r.requests ? (double)(w.cpu[1] - w.cpu[0]) / 1e3 / (double)r.requests : (double)NAN;
+    m->values[4] = r.served;
+    return 0;
+}
+
 int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
 {
     (void)o;
     const cb_echo_bench_t *x = c->ctx;
     if (x->outside)
         return measure_outside(x, m);
+    if (x->py.model)
+        return measure_py(x, m);
     cb_echo_server_cfg_t sc = {
         .model = x->model,
         .workers = x->workers,

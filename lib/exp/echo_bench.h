@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/core/experiment.h"
 #include "lib/core/names.h"
@@ -45,6 +46,46 @@ typedef struct cb_echo_outside {
  * errno when the child could not run. */
 int cb_echo_bench_probe(cb_echo_outside_t *o, size_t msg_bytes, double timeout_s);
 
+/* ---- a CPython server (the py_* rows) ---- */
+
+/* scripts/python_echo.py --serve MODEL under an interpreter, which says
+ * how each model works. */
+typedef struct cb_echo_py {
+    const char *model;  /* thread, thread_pool, selectors, asyncio, gevent */
+    const char *python; /* the interpreter; NULL: the rows are skipped with why */
+    const char *script; /* python_echo.py's path */
+    const char *why;
+    /* > 0: a pool of this many workers, each holding one connection until
+     * it closes (ThreadPoolExecutor(3)): with more connections the others
+     * wait, and the row is ok when this many were served. */
+    int pool;
+} cb_echo_py_t;
+
+/* A CPython server process, started by cb_echo_py_start. */
+typedef struct cb_echo_pyproc {
+    pid_t pid;
+    int port;
+    int err_fd; /* its stderr: an unlinked file, for the reason it failed */
+} cb_echo_pyproc_t;
+
+/* Starts py's server as a tracked child (it dies with the caller:
+ * PR_SET_PDEATHSIG), bound to pus (npus 0: unbound), and waits, at most
+ * timeout_s, for its "listening on 127.0.0.1:PORT" line. Returns 0 with *s
+ * filled, or -1 with *st (CB_SKIPPED when the script said "skip: REASON",
+ * else CB_ERROR) and one line in why. Call from a single-threaded
+ * process. */
+int cb_echo_py_start(const cb_echo_py_t *py, const int *pus, int npus, double timeout_s,
+                     cb_echo_pyproc_t *s, cb_status_t *st, char *why, size_t len);
+
+/* The server process's CPU time (user + system, every thread) in ns.
+ * Returns 0 or a negative errno. */
+int cb_echo_py_cpu_ns(const cb_echo_pyproc_t *s, uint64_t *ns);
+
+/* Stops the server (SIGTERM, then SIGKILL after 1 s) and reaps it. Returns
+ * 0, or -ECHILD with "py_thread server died: ..." (its signal or exit
+ * status and the last line of its stderr) when it had ended before. */
+int cb_echo_py_stop(cb_echo_pyproc_t *s, const char *model, char *why, size_t len);
+
 /* ---- one configuration ---- */
 
 #define CB_ECHO_BENCH_MAX_PUS 256
@@ -61,6 +102,8 @@ typedef struct cb_echo_bench {
     uint64_t warmup_ns, duration_ns;
     /* Set: the load alone, against this outside server (model unused). */
     const cb_echo_outside_t *outside;
+    /* py.model set: a CPython server instead of model (cb_echo_py_t). */
+    cb_echo_py_t py;
 } cb_echo_bench_t;
 
 /* req_per_s, p50_us, p99_us, server_cpu_us_per_req, conns_served. */

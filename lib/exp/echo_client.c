@@ -84,6 +84,7 @@ typedef struct lconn {
     int up;        /* connected */
     int wants_out; /* EPOLLOUT registered (a send is pending) */
     int bad;       /* a byte of the current echo differed */
+    int parked;    /* first_echo_ns: had its first echo, waits for the others */
     size_t sent, got;
     uint64_t t0; /* first byte of the current request sent */
     uint64_t done;
@@ -94,8 +95,17 @@ typedef struct shared {
     const unsigned char *pattern;
     pthread_barrier_t bar;
     uint64_t connect_deadline;
-    uint64_t ws, we; /* the window, set by the caller between the barriers */
+    /* The window, set by the caller between the barriers, or (first_echo_ns)
+     * after them, once enough connections had their first echo: read and
+     * written atomically. */
+    uint64_t ws, we;
+    int first_served; /* connections with their first echo (atomic) */
 } shared_t;
+
+static uint64_t load_u64(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
 
 typedef struct lthread {
     shared_t *sh;
@@ -108,6 +118,7 @@ typedef struct lthread {
     uint64_t requests, mismatched;
     int established, served, failed, closed, first_errno;
     int finished; /* connections done with requests_per_conn echoes */
+    int parked;   /* its connections parked after their first echo */
     int rc;
 } lthread_t;
 
@@ -190,17 +201,27 @@ static void conn_recv(lthread_t *t, lconn_t *c)
     if (c->got < msg)
         return;
     uint64_t now = cb_now_ns();
-    if (c->done++ == 0)
+    if (c->done++ == 0) {
         t->served++;
+        __atomic_fetch_add(&t->sh->first_served, 1, __ATOMIC_RELEASE);
+    }
+    uint64_t ws = load_u64(&t->sh->ws), we = load_u64(&t->sh->we);
     if (c->bad) {
         t->mismatched++;
-    } else if (now >= t->sh->ws && now < t->sh->we) {
+    } else if (now >= ws && now < we) {
         cb_echo_hist_add(&t->hist, now - c->t0);
         t->requests++;
     }
     int per = t->sh->cfg->requests_per_conn;
     if (per > 0 && c->done >= (uint64_t)per) {
         t->finished++;
+        return;
+    }
+    /* Until the window is set, a connection that had its first echo waits:
+     * a server that is still accepting is not kept busy by the first ones. */
+    if (t->sh->cfg->first_echo_ns && ws == UINT64_MAX) {
+        c->parked = 1;
+        t->parked++;
         return;
     }
     conn_start(t, c, now);
@@ -291,10 +312,20 @@ static void *load_thread(void *arg)
             conn_start(t, &t->conns[i], now);
     struct epoll_event evs[256];
     int per = t->sh->cfg->requests_per_conn;
-    while ((now = cb_now_ns()) < t->sh->we) {
+    uint64_t we;
+    while ((now = cb_now_ns()) < (we = load_u64(&t->sh->we))) {
         if (per > 0 && t->finished == t->established - t->failed)
             break;
-        int k = epoll_wait(t->ep, evs, 256, wait_ms(now, t->sh->we));
+        if (t->parked && load_u64(&t->sh->ws) != UINT64_MAX) {
+            for (int i = 0; i < t->n; i++)
+                if (t->conns[i].parked) {
+                    t->conns[i].parked = 0;
+                    if (t->conns[i].fd >= 0)
+                        conn_start(t, &t->conns[i], now);
+                }
+            t->parked = 0;
+        }
+        int k = epoll_wait(t->ep, evs, 256, t->parked ? 1 : wait_ms(now, we));
         if (k < 0 && errno != EINTR) {
             t->rc = -errno;
             break;
@@ -389,9 +420,28 @@ int cb_echo_load_run(const cb_echo_load_cfg_t *cfg, cb_echo_load_result_t *r)
     }
     pthread_barrier_wait(&sh.bar);
     uint64_t now = cb_now_ns();
-    sh.ws = now + cfg->warmup_ns;
-    sh.we = sh.ws + cfg->duration_ns;
+    if (!cfg->first_echo_ns) {
+        sh.ws = now + cfg->warmup_ns;
+        sh.we = sh.ws + cfg->duration_ns;
+    }
+    int up = 0;
+    for (int i = 0; i < nt; i++)
+        up += ts[i].established;
     pthread_barrier_wait(&sh.bar);
+    if (cfg->first_echo_ns) {
+        /* Every 1 ms until enough connections had an echo, or the limit. */
+        int want =
+            cfg->first_echo_conns > 0 && cfg->first_echo_conns < up ? cfg->first_echo_conns : up;
+        uint64_t limit = now + cfg->first_echo_ns, t1;
+        while ((t1 = cb_now_ns()) < limit &&
+               __atomic_load_n(&sh.first_served, __ATOMIC_ACQUIRE) < want) {
+            struct timespec ts1 = {0, 1000000};
+            nanosleep(&ts1, NULL);
+        }
+        r->first_echo_s = (double)(t1 - now) / 1e9;
+        __atomic_store_n(&sh.ws, t1 + cfg->warmup_ns, __ATOMIC_RELEASE);
+        __atomic_store_n(&sh.we, t1 + cfg->warmup_ns + cfg->duration_ns, __ATOMIC_RELEASE);
+    }
     uint64_t end = sh.we;
     if (rc == 0) {
         sleep_until(sh.ws);
