@@ -48,7 +48,7 @@
 
 typedef struct params {
     cb_long_list_t connections;
-    long msg_bytes, duration_ms, py_duration_ms, port;
+    long msg_bytes, duration_ms, py_duration_ms, port, hybrid_threads;
     int serve;                /* model + 1; 0: no --serve */
     cb_echo_target_t connect; /* host "": no --connect */
 } params_t;
@@ -76,6 +76,9 @@ static const cb_flag_t flags[] = {
                  "measured window per configuration (default 500; --quick 100)"),
     CB_FLAG_LONG(params_t, py_duration_ms, "py-duration-ms", "MS", 1, 3600000, 200, 50,
                  "measured window per CPython configuration (py_*; default 200; --quick 50)"),
+    CB_FLAG_LONG(params_t, hybrid_threads, "hybrid-threads", "T", 0, 1000, 1, 1,
+                 "hybrid: threads per process, each with its own listener and coroutines "
+                 "(default 1; 0: tutorial 004's shape, cores + 1 processes of 5 x cores threads)"),
     CB_FLAG_CUSTOM(params_t, serve, "serve", "MODEL", cb_echo_model_flag_parse, NULL,
                    "run one model as a plain echo server until SIGINT/SIGTERM"),
     CB_FLAG_LONG(params_t, port, "port", "N", 0, 65535, NAN, NAN,
@@ -215,7 +218,9 @@ static int prepare(cb_exp_t *x)
             return rc;
     }
     if (p->serve)
-        return cb_echo_bench_serve(x, (cb_echo_model_t)(p->serve - 1), (int)p->port);
+        return cb_echo_bench_serve(x, (cb_echo_model_t)(p->serve - 1), (int)p->port,
+                                   p->hybrid_threads ? (int)p->hybrid_threads
+                                                     : 5 * cb_topo_allowed_cores(x->topo));
     if (x->opts.tasks) /* one count instead of the list */
         p->connections.v[0] = x->opts.tasks, p->connections.n = 1;
     long most = 0;
@@ -275,6 +280,23 @@ static int build_outside(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
+/* One pass over the points, in seconds, for --tutorial's estimate: each C
+ * row's window, warm-up and server start in every repetition and warm-up,
+ * each CPython row's (and its interpreter's start) in the repetitions it
+ * runs in, which build_py's reps already count. */
+static double est_s;
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "each row's window and warm-up, the servers' and interpreters' starts; %d "
+             "repetition(s), %d warm-up",
+             reps, warmup);
+    (void)warmup;
+    return est_s;
+}
+
 /* A CPython server: one row per connection count (workers: the connection
  * count for py_thread, the pool's 3, else 1), pinned as the C model of its
  * shape (py_thread and py_thread_pool as thread, the one-loop ones on one
@@ -322,6 +344,7 @@ static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_c
                 : reps < 3    ? reps
                               : 3,
     };
+    est_s += ((double)(dur + c->warmup_ns) / 1e9 + 0.4) * cfg->reps;
     return CB_BUILD_ADD;
 }
 
@@ -343,12 +366,21 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     }
     cb_echo_model_t mdl = (cb_echo_model_t)cb_echo_model_parse(pt->executor);
     int pooled = cb_echo_model_pooled(mdl), thread = mdl == CB_ECHO_THREAD;
-    if (!pooled && pt->wi > 0)
+    /* hybrid with --hybrid-threads 0: the tutorial's (cores + 1) processes
+     * x (5 x cores) threads, whatever --workers says (one row). */
+    int tshape = mdl == CB_ECHO_HYBRID && p->hybrid_threads == 0;
+    int cores = cb_topo_allowed_cores(x->topo) > 0 ? cb_topo_allowed_cores(x->topo) : 1;
+    if ((!pooled || tshape) && pt->wi > 0)
         return CB_BUILD_SKIP;
     *c = (cb_echo_bench_t){
         .model = mdl,
         .conns = (int)p->connections.v[pt->variant],
-        .workers = pooled ? (int)pt->workers : 1,
+        .workers = tshape   ? cores + 1
+                   : pooled ? (int)pt->workers
+                            : 1,
+        .threads = mdl != CB_ECHO_HYBRID ? 1
+                   : tshape              ? 5 * cores
+                                         : (int)p->hybrid_threads,
         .msg_bytes = (size_t)p->msg_bytes,
         .topo = x->topo,
         .warmup_ns = cb_echo_bench_warmup_ns(duration_ns(p)),
@@ -364,6 +396,8 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = cb_echo_bench_measure,
         .ctx = c,
     };
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    est_s += ((double)(c->duration_ns + c->warmup_ns) / 1e9 + 0.05) * (reps + warmup);
     return CB_BUILD_ADD;
 }
 
@@ -382,6 +416,38 @@ static int ran(const cb_results_t *r, const char *exec, long conns)
             strcmp(cb_results_get(r, i)->key.executor, exec) == 0)
             return 1;
     return 0;
+}
+
+/* hybrid's shape against tutorial 004's processes x threads x coroutines,
+ * at the largest connection count it served. */
+static void verdict_hybrid(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    const params_t *p = x->params;
+    const cb_long_list_t *cl = &p->connections;
+    int cores = cb_topo_allowed_cores(x->topo) > 0 ? cb_topo_allowed_cores(x->topo) : 1;
+    for (size_t k = cl->n; k-- > 0;) {
+        double q = med(r, "hybrid", cl->v[k], "req_per_s");
+        if (isnan(q))
+            continue;
+        long procs = 0;
+        for (size_t i = 0; i < cb_results_count(r); i++) {
+            const cb_sample_t *smp = cb_results_get(r, i);
+            if (strcmp(smp->key.executor, "hybrid") == 0 && smp->key.tasks == cl->v[k])
+                procs = smp->key.workers > procs ? smp->key.workers : procs;
+        }
+        long threads = p->hybrid_threads ? p->hybrid_threads : 5L * cores;
+        double ep = med(r, "epoll", cl->v[k], "req_per_s");
+        fprintf(out,
+                "\nhybrid (E11, tutorial 004: (cores + 1) processes x (5 x cores) threads x 500 "
+                "coroutines = %d x %d x 500 = %d here):\n  %ld process(es) x %ld thread(s), a "
+                "coroutine per connection: %.0f req/s at %ld connections",
+                cores + 1, 5 * cores, (cores + 1) * 5 * cores * 500, procs, threads, q, cl->v[k]);
+        if (!isnan(ep))
+            fprintf(out, ", %.2fx epoll's", q / ep);
+        fprintf(out, "%s\n",
+                p->hybrid_threads == 1 ? " (--hybrid-threads 0: the tutorial's shape)" : "");
+        return;
+    }
 }
 
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
@@ -640,6 +706,7 @@ static void verdict_all(cb_exp_t *x, const cb_results_t *r, FILE *out)
     verdict(x, r, out);
     versus_libuv(x, r, out);
     verdict_py(x, r, out);
+    verdict_hybrid(x, r, out);
 }
 
 static void finish(cb_exp_t *x)
@@ -648,6 +715,19 @@ static void finish(cb_exp_t *x)
     free(py_script);
     py_script = NULL;
 }
+
+/* The tutorials' servers: 001 and 003's thread per connection, 002's
+ * ThreadPoolExecutor(3), 004's select loop and gevent, with C's thread,
+ * epoll and coroutine beneath them, at 004's 20 clients and at 1000; and
+ * 004's processes x threads x coroutines as the hybrid's shape. */
+static const char *const tutorial[] = {"--executors",
+                                       "thread,epoll,coroutine,hybrid,py_thread,py_thread_pool,"
+                                       "py_selectors,py_gevent",
+                                       "--connections",
+                                       "20,1000",
+                                       "--hybrid-threads",
+                                       "0",
+                                       NULL};
 
 static const cb_experiment_def_t echo = {
     .name = "echo",
@@ -663,6 +743,8 @@ static const cb_experiment_def_t echo = {
     .variants = variants,
     .build = build,
     .verdict = verdict_all,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
     .finish = finish,
     .python = &python_side,
 };

@@ -26,8 +26,11 @@
  *                 level-triggered epoll.
  *   coroutine     one process, one pinned thread, one coroutine per
  *                 connection on the sched.h scheduler (cb_sched_wait_fd).
- *   hybrid        W pinned processes, each with its own SO_REUSEPORT listening
- *                 socket on the same port and a coroutine per connection.
+ *   hybrid        W pinned processes x T threads (threads, 1 by default), each
+ *                 thread with its own SO_REUSEPORT listening socket on the
+ *                 same port, its own coroutine scheduler and a coroutine per
+ *                 connection: tutorial 004's processes x threads x
+ *                 coroutines.
  *   libuv         one process, one pinned thread running libuv's loop, in the
  *                 shape of libuv's guide's echo server (uv_listen, uv_accept,
  *                 uv_read_start, uv_write; echo_libuv.c).
@@ -75,6 +78,7 @@ typedef struct cb_echo_server_cfg {
     cb_echo_model_t model;
     int port;    /* 0: the kernel picks one */
     int workers; /* thread_pool, process_pool, hybrid; ignored by the others */
+    int threads; /* hybrid: threads per process (0: 1); ignored by the others */
     int backlog; /* listen() backlog; 0: SOMAXCONN */
     /* Pinning: worker i (the single thread of epoll / coroutine is worker 0;
      * for thread, the thread of the i-th connection) binds to pus[i % npus];

@@ -348,6 +348,7 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
     cb_echo_server_cfg_t sc = {
         .model = x->model,
         .workers = x->workers,
+        .threads = x->threads,
         .topo = x->nsrv_pus ? x->topo : NULL,
         .pus = x->srv_pus,
         .npus = x->nsrv_pus,
@@ -416,7 +417,7 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
 
 /* ---- --serve ---- */
 
-int cb_echo_bench_serve(cb_exp_t *x, cb_echo_model_t model, int port)
+int cb_echo_bench_serve(cb_exp_t *x, cb_echo_model_t model, int port, int threads)
 {
     const char *prog = x->def->name;
     int workers = x->nworkers ? (int)x->workers[0] : 1;
@@ -442,6 +443,7 @@ int cb_echo_bench_serve(cb_exp_t *x, cb_echo_model_t model, int port)
         .model = model,
         .port = port,
         .workers = workers,
+        .threads = threads,
         .topo = npus ? x->topo : NULL,
         .pus = pus,
         .npus = npus,

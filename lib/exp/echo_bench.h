@@ -95,6 +95,7 @@ typedef struct cb_echo_bench {
     cb_echo_model_t model;
     int conns;   /* client connections */
     int workers; /* the server's (pooled models; 1 for the others) */
+    int threads; /* hybrid: threads per process */
     size_t msg_bytes;
     const cb_topo_t *topo;
     int srv_pus[CB_ECHO_BENCH_MAX_PUS], nsrv_pus; /* the server's workers; 0: unpinned */
@@ -169,7 +170,7 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
  * SIGTERM or a server process dies. Returns the exit status: CB_EXIT_OK
  * after a signal, CB_EXIT_USAGE when the port is taken or not allowed or
  * the plan cannot be made, else CB_EXIT_FAILED (each after one line). */
-int cb_echo_bench_serve(cb_exp_t *x, cb_echo_model_t model, int port);
+int cb_echo_bench_serve(cb_exp_t *x, cb_echo_model_t model, int port, int threads);
 
 #ifdef __cplusplus
 }

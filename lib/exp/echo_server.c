@@ -46,7 +46,8 @@ static const struct {
     [CB_ECHO_COROUTINE] = {"coroutine", "one pinned thread, a coroutine per connection (sched.h)",
                            .one_loop = 1},
     [CB_ECHO_HYBRID] = {"hybrid",
-                        "W pinned processes, SO_REUSEPORT, each with a coroutine per connection"},
+                        "W pinned processes x --hybrid-threads threads, each thread its own "
+                        "SO_REUSEPORT listener and a coroutine per connection"},
     [CB_ECHO_LIBUV] = {"libuv",
                        "one pinned thread, libuv's loop (uv_listen, uv_read_start, uv_write: "
                        "libuv's guide's echo server)",
@@ -468,6 +469,7 @@ static void coro_listener(void *arg)
     }
 }
 
+/* ready < 0: no report (a hybrid process's other threads). */
 static int run_coroutine(int lfd, int ready)
 {
     int err = 0;
@@ -482,10 +484,49 @@ static int run_coroutine(int lfd, int ready)
     if (rc < 0)
         return rc;
     int ok = 0;
-    if (write(ready, &ok, sizeof(ok)) != sizeof(ok))
+    if (ready >= 0 && write(ready, &ok, sizeof(ok)) != sizeof(ok))
         return -errno;
     rc = cb_sched_run(s);
     return rc < 0 ? rc : l.rc < 0 ? l.rc : -EIO;
+}
+
+/* A hybrid process's thread past the first: its own listener (made by the
+ * process before the report) and scheduler. It only returns on a broken
+ * loop, which ends the process: the parent sees a server process die. */
+static void *hybrid_thread(void *arg)
+{
+    int rc = run_coroutine((int)(intptr_t)arg, -1);
+    (void)rc;
+    _exit(5);
+    return NULL;
+}
+
+/* hybrid: threads - 1 more threads, each on a listener of its own in the
+ * port's SO_REUSEPORT group (so the kernel spreads the connections over
+ * every thread of every process), then the first thread's loop. */
+static int run_hybrid(int lfd, int port, int ready, const cb_echo_server_cfg_t *cfg)
+{
+    int threads = cfg->threads > 1 ? cfg->threads : 1;
+    for (int t = 1; t < threads; t++) {
+        int fd = -1, rc = make_listener(port, 1, 1, cfg->backlog, &fd);
+        if (rc < 0)
+            return rc;
+        pthread_attr_t at;
+        pthread_t th;
+        rc = -pthread_attr_init(&at);
+        if (rc == 0)
+            rc = -pthread_attr_setstacksize(&at, THREAD_STACK);
+        if (rc == 0)
+            rc = -pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (rc == 0)
+            rc = -pthread_create(&th, &at, hybrid_thread, (void *)(intptr_t)fd);
+        pthread_attr_destroy(&at);
+        if (rc < 0) {
+            close(fd);
+            return rc;
+        }
+    }
+    return run_coroutine(lfd, ready);
 }
 
 /* The body of one server process. worker: its index (pinning). Writes 0 to
@@ -533,8 +574,10 @@ static void server_child(const cb_echo_server_cfg_t *cfg, int lfd, int port, int
             rc = run_epoll(lfd, ready, 0);
             break;
         case CB_ECHO_COROUTINE:
-        case CB_ECHO_HYBRID:
             rc = run_coroutine(lfd, ready);
+            break;
+        case CB_ECHO_HYBRID:
+            rc = run_hybrid(lfd, port, ready, cfg);
             break;
         case CB_ECHO_LIBUV:
             rc = cb_echo_run_libuv(lfd, ready, cfg);

@@ -345,6 +345,46 @@ TEST(Echo, OneThreadPoolWorkerServesManyConnections)
     EXPECT_TRUE(NoChildren());
 }
 
+// hybrid's thread layer: 2 processes x 3 threads, each thread its own
+// listener in the port's SO_REUSEPORT group. The kernel spreads 120
+// connections over the 6 listeners by their addresses, so a thread that
+// did not serve would leave the connections sent to it without an echo.
+int ThreadsOf(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    int n = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+TEST(Echo, HybridThreadsEachServe)
+{
+    cb_echo_server_cfg_t cfg = {};
+    cfg.model = CB_ECHO_HYBRID;
+    cfg.workers = 2;
+    cfg.threads = 3;
+    cb_echo_server_t *s = nullptr;
+    char err[128] = "";
+    ASSERT_EQ(cb_echo_server_start(&cfg, &s, err, sizeof(err)), 0) << err;
+    ASSERT_EQ(cb_echo_server_npids(s), 2);
+    for (int i = 0; i < 2; i++)
+        EXPECT_EQ(ThreadsOf(cb_echo_server_pid(s, i)), 3);
+    cb_echo_load_result_t r = Load(cb_echo_server_port(s), 120, 64, 0, 3);
+    EXPECT_EQ(r.established, 120);
+    EXPECT_EQ(r.served, 120);
+    EXPECT_EQ(r.failed, 0);
+    EXPECT_EQ(r.mismatched, 0u);
+    EXPECT_EQ(r.requests, 360u);
+    EXPECT_EQ(cb_echo_server_stop(s, nullptr, 0), 0);
+    EXPECT_TRUE(NoChildren());
+}
+
 TEST(Echo, PortInUseIsRefused)
 {
     // Each model against an epoll server, then against itself (two hybrid
