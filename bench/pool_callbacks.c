@@ -142,6 +142,30 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
     return 0;
 }
 
+/* One pass's expected seconds, C and CPython, for --tutorial: the waits.
+ * callbacks: a task, then one callback (a thread pool's overlap) or both
+ * (one at a time in the parent); blocked_callback: the rounds of tasks and
+ * the block. */
+static double rep_c_s, rep_py_s;
+
+static double expected_s(const params_t *p, const char *exec, int blocked, long workers, long tasks)
+{
+    int thread = strcmp(exec, "thread_pool") == 0 || strcmp(exec, "py_thread_pool") == 0;
+    if (blocked)
+        return ((double)((tasks + workers - 1) / workers) * p->task_ms + p->block_ms) / 1e3;
+    return (p->task_ms + (thread ? 1 : 2) * p->callback_ms) / 1e3;
+}
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "a task and one or both callbacks per pool, their waits; %d repetition(s), %d "
+             "warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + (rep_py_s + 0.5) * (reps < 2 ? reps : 2);
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
@@ -163,6 +187,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
+        rep_py_s += expected_s(p, pt->executor, blocked, workers, tasks) + 0.2;
         return CB_BUILD_ADD;
     }
     c->cfg = (cb_callbacks_cfg_t){
@@ -183,6 +208,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = measure,
         .ctx = c,
     };
+    rep_c_s += expected_s(p, pt->executor, blocked, workers, tasks) + 0.05;
     return CB_BUILD_ADD;
 }
 
@@ -218,6 +244,17 @@ static void verdict_py(cb_exp_t *x, const cb_results_t *r, FILE *out)
             "expected) | C %.2fx | "
             "CPython %s %.2fx, %s %.2fx over %s\n",
             cp / ct, pn[1], w[1] / w[0], pn[2], w[2] / w[0], pn[0]);
+        if (cb_exp_tutorial(x)) {
+            char f[4][24];
+            const double v[4] = {cp, w[0], w[1], w[2]};
+            for (int i = 0; i < 4; i++)
+                snprintf(f[i], sizeof(f[i]), isnan(v[i]) ? "-" : "%.2f s", v[i]);
+            fprintf(out,
+                    "  at the tutorial's sizes: tutorial ProcessPoolExecutor(5) 30.27 s | C "
+                    "process_pool %s | CPython ThreadPoolExecutor %s, ProcessPoolExecutor %s, "
+                    "mp.Pool %s\n",
+                    f[0], f[1], f[2], f[3]);
+        }
         for (int i = 0; i < 3; i++) {
             char name[80];
             snprintf(name, sizeof(name), "e8/CPython/%s/callbacks_wall_s", pe[i]);
@@ -388,6 +425,14 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
  * against 6 s for a repetition of the C rows. */
 static const cb_python_def_t python = {.script = "scripts/python_pool_callbacks.py", .reps = 2};
 
+/* 004's experiment: ProcessPoolExecutor(max_workers=5), 2 tasks of
+ * time.sleep(10), each with an add_done_callback that sleeps 10 s: 30.27 s.
+ * About 3 minutes: one repetition, no warm-up. */
+static const char *const tutorial[] = {
+    "--workloads",   "callbacks", "--workers", "5", "--task-ms", "10000",
+    "--callback-ms", "10000",     "--reps",    "1", "--warmup",  "0",
+    "--timeout",     "120",       NULL};
+
 static const cb_experiment_def_t pool_callbacks = {
     .name = "pool_callbacks",
     .summary = "Where thread and process pools run completion callbacks, and what a slow one "
@@ -401,5 +446,7 @@ static const cb_experiment_def_t pool_callbacks = {
     .build = build,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(pool_callbacks)

@@ -51,7 +51,7 @@ static const char *const default_workloads[] = {"cpu", "io", "mixed", NULL};
 typedef struct run {
     uint64_t cpu_iters;
     long tasks, pus, cores;
-    int listed; /* --workers given as a list */
+    int listed; /* --workers given as a list, or --tutorial's counts: every pool takes each */
 } run_t;
 
 static const cb_name_t py_execs[] = {
@@ -126,7 +126,11 @@ static long *worker_counts(cb_exp_t *x, size_t *n)
         c[k++] = o->workers[i];
     if (!c)
         return NULL;
-    if (o->workers_kind != CB_WORKERS_LIST) {
+    if (o->workers_kind != CB_WORKERS_LIST && cb_exp_tutorial(x)) {
+        /* 000's pool of 5, and the 5 x cores it calls the default. */
+        c[k++] = 5;
+        c[k++] = 5 * cores;
+    } else if (o->workers_kind != CB_WORKERS_LIST) {
         for (long w = 1; w <= top; w++)
             c[k++] = w;
         c[k++] = cores;
@@ -166,7 +170,7 @@ static int prepare(cb_exp_t *x)
         .tasks = x->opts.tasks ? x->opts.tasks : (x->opts.quick ? 10 : 20),
         .pus = cb_topo_allowed_pus(x->topo),
         .cores = cb_topo_allowed_cores(x->topo),
-        .listed = x->opts.workers_kind == CB_WORKERS_LIST,
+        .listed = x->opts.workers_kind == CB_WORKERS_LIST || cb_exp_tutorial(x),
     };
     if (r.cpu_iters == 0) {
         fprintf(stderr, "scaling: could not run: the cpu workload could not be calibrated\n");
@@ -177,6 +181,35 @@ static int prepare(cb_exp_t *x)
     cb_exp_meta(x, "pins", "%s",
                 x->opts.pin_arg ? cb_runner_pin_name(&x->opts) : "compact,scatter");
     return -1;
+}
+
+/* One pass's expected seconds, C and CPython, for --tutorial: io waits in
+ * rounds of W, cpu work spread over at most the PUs (and on one interpreter
+ * lock for CPython's thread pool). */
+static double rep_c_s, rep_py_s;
+
+static double expected_s(const params_t *p, const run_t *r, const char *exec, const char *wl,
+                         long w)
+{
+    double task = p->task_ms / 1e3, n = (double)r->tasks;
+    int io = strcmp(wl, "io") == 0, mixed = strcmp(wl, "mixed") == 0;
+    int one_lock = strcmp(exec, "py_thread_pool") == 0;
+    double rounds = ceil(n / (double)w);
+    double par = (double)(w < r->pus ? w : r->pus);
+    if (io)
+        return rounds * task;
+    double cpu = n * task / (one_lock ? 1 : par);
+    return mixed ? rounds * task * p->io_fraction + cpu * (1 - p->io_fraction) : cpu;
+}
+
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "the tasks' waits in rounds of each pool's workers; %d repetition(s), %d "
+             "warm-up",
+             reps, warmup);
+    return rep_c_s * (reps + warmup) + (rep_py_s + 0.5) * (reps < 2 ? reps : 2);
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -205,6 +238,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
+        rep_py_s += expected_s(p, r, pt->executor, pt->workload, w) + 0.1;
         return CB_BUILD_ADD;
     }
     if (!r->listed && py_only_count && pt->workers == py_only_count)
@@ -225,6 +259,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .io_fraction = p->io_fraction,
         .file_bytes = 1 << 20,
     };
+    rep_c_s += expected_s(p, r, pt->executor, pt->workload, serial ? 1 : pt->workers) + 0.02;
     return cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
 }
 
@@ -384,6 +419,39 @@ static void verdict_py(cb_exp_t *x, const cb_results_t *res, const cb_pin_choice
     }
 }
 
+/* 000's example in seconds: 20 tasks of time.sleep(2) on a pool of 5, and
+ * on the 5 x cores it says a thread pool opens by default. */
+static void verdict_tutorial(cb_exp_t *x, const cb_results_t *res, const cb_pin_choice_t *pc,
+                             size_t np, FILE *out)
+{
+    const params_t *p = x->params;
+    const run_t *r = x->user;
+    static const char *const ex[] = {"thread_pool", "process_pool", "py_thread_pool",
+                                     "py_process_pool"};
+    for (size_t pi = 0; pi < np; pi++) {
+        for (int k = 0; k < 2; k++) {
+            long w = k == 0 ? 5 : 5 * r->cores;
+            double v[4];
+            int any = 0;
+            for (int i = 0; i < 4; i++)
+                any += !isnan(v[i] = cb_results_median(
+                                  res, &(cb_select_t){ex[i], "io", pc[pi].name, "wall_s", w, 0}));
+            if (!any || (k == 1 && w == 5))
+                continue;
+            char f[4][24];
+            for (int i = 0; i < 4; i++)
+                snprintf(f[i], sizeof(f[i]), isnan(v[i]) ? "-" : "%.2f s", v[i]);
+            fprintf(out,
+                    "000's example, %ld tasks of %.6g ms on %ld workers%s, pinned %s: expected "
+                    "ceil(%ld/%ld) x %.6g ms = %.6g s | C thread_pool %s, process_pool %s | "
+                    "CPython ThreadPoolExecutor %s, ProcessPoolExecutor %s\n",
+                    r->tasks, p->task_ms, w, k ? " (5 x cores, the tutorials' default)" : "",
+                    pc[pi].name, r->tasks, w, p->task_ms,
+                    ceil((double)r->tasks / (double)w) * p->task_ms / 1e3, f[0], f[1], f[2], f[3]);
+        }
+    }
+}
+
 static void verdict(cb_exp_t *x, const cb_results_t *res, FILE *out)
 {
     const run_t *r = x->user;
@@ -412,11 +480,35 @@ static void verdict(cb_exp_t *x, const cb_results_t *res, FILE *out)
                     (io ? verdict_io : verdict_cpu)(x, res, pc[pi].name, names[i].name, out);
         }
     verdict_py(x, res, pc, np, out);
+    verdict_tutorial(x, res, pc, np, out);
 }
 
 /* In the first 2 repetitions: one CPython run is about 10 s here (66
  * points, cpu tasks on one interpreter lock for the thread pool). */
 static const cb_python_def_t python = {.script = "scripts/python_scaling.py", .reps = 2};
+
+/* 000's example: 20 tasks of time.sleep(2) on a pool of 5 (8 s), and on
+ * the 5 x cores a thread pool opens without an argument (so it says; the
+ * worker counts, without --workers), with serial as the speedups'
+ * reference. About 2 minutes: one repetition. */
+static const char *const tutorial[] = {"--workloads",
+                                       "io",
+                                       "--executors",
+                                       "serial,thread_pool,process_pool,py_serial,py_thread_pool,"
+                                       "py_process_pool",
+                                       "--tasks",
+                                       "20",
+                                       "--task-ms",
+                                       "2000",
+                                       "--pin",
+                                       "compact",
+                                       "--reps",
+                                       "1",
+                                       "--warmup",
+                                       "0",
+                                       "--timeout",
+                                       "120",
+                                       NULL};
 
 static const cb_experiment_def_t scaling = {
     .name = "scaling",
@@ -439,5 +531,7 @@ static const cb_experiment_def_t scaling = {
     .build = build,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(scaling)
