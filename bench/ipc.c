@@ -9,9 +9,9 @@
  * size in bytes.
  *
  * Beside them the same in CPython (py_thread, py_process:
- * scripts/python_ipc.py through lib/exp/ipc_py).
+ * scripts/python_ipc.py through the shared CPython driver, lib/core/python).
  *
- * The mechanisms are lib/exp/ipc_mech's table and ipc_py's. */
+ * The mechanisms are lib/exp/ipc_mech's table and the CPython ones below. */
 
 #include <math.h>
 #include <stdio.h>
@@ -21,12 +21,11 @@
 #include "lib/core/experiment.h"
 #include "lib/exec/executor.h"
 #include "lib/exp/ipc_mech.h"
-#include "lib/exp/ipc_py.h"
 
 typedef struct params {
     cb_long_list_t msg_bytes;
     double min_ms, py_min_ms;
-    int fault_corrupt, fault_die, no_python;
+    int fault_corrupt, fault_die;
 } params_t;
 
 /* The largest message: the rings hold 4 of them per direction. */
@@ -41,7 +40,6 @@ static const cb_flag_t flags[] = {
     CB_FLAG_DOUBLE(params_t, py_min_ms, "py-min-ms", "MS", 1, 600000, 20, 5,
                    "the CPython rows' run per mode, after a calibration of a fifth of it "
                    "(default 20; --quick 5)"),
-    CB_FLAG_BOOL(params_t, no_python, "no-python", "leave out the CPython rows (py_*)"),
     CB_FLAG_BOOL(params_t, fault_corrupt, "fault-corrupt",
                  "fault test: the sender flips one byte of message 5 (every row is error, "
                  "naming the offset)"),
@@ -51,6 +49,41 @@ static const cb_flag_t flags[] = {
 
 static const cb_metric_def_t metrics[] = {
     {"bytes_per_s", "B/s"}, {"msgs_per_s", "1/s"}, {"us_per_roundtrip", "us"}};
+
+/* CPython's executors and mechanisms (scripts/python_ipc.py), and on which
+ * executor each runs (queue is also a C mechanism's name: --workloads queue
+ * selects both). */
+static const cb_name_t py_execs[] = {
+    {"py_thread", "CPython: two threading.Threads of one interpreter", NULL, 0},
+    {"py_process", "CPython: two multiprocessing.Process (fork)", NULL, 0},
+};
+static const struct {
+    cb_name_t name;
+    const char *executor;
+} py_mechs[] = {
+    {{"queue", "threads: bounded queue (C); CPython: queue.Queue(64) (py_thread)", NULL, 0},
+     "py_thread"},
+    {{"mp_queue", "CPython: multiprocessing.Queue (pickled, a feeder thread, a pipe)", NULL, 0},
+     "py_process"},
+    {{"mp_pipe", "CPython: multiprocessing.Pipe, Connection.send / recv (pickled)", NULL, 0},
+     "py_process"},
+    {{"manager_list", "CPython: Manager().list() proxy, append / pop(0), polled", NULL, 0},
+     "py_process"},
+    {{"shared_memory",
+      "CPython: shared_memory.SharedMemory rings, lock-free hand-off, sched_yield waits", NULL, 0},
+     "py_process"},
+};
+#define NPYE (sizeof(py_execs) / sizeof(py_execs[0]))
+#define NPYM (sizeof(py_mechs) / sizeof(py_mechs[0]))
+
+/* 1 when the CPython mechanism mech runs on the py_* executor e. */
+static int py_runs(const char *e, const char *mech)
+{
+    for (size_t i = 0; i < NPYM; i++)
+        if (strcmp(py_mechs[i].name.name, mech) == 0)
+            return strcmp(py_mechs[i].executor, e) == 0;
+    return 0;
+}
 
 /* thread and process: the executors whose every task is a thread or a
  * process of its own. */
@@ -65,11 +98,9 @@ static size_t executor_names(const cb_name_t **out)
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
-        const cb_name_t *py;
-        size_t np = cb_ipc_py_executor_names(&py);
-        n = cb_executor_name_table(tab, 64 - np, one_unit_per_task);
-        memcpy(tab + n, py, np * sizeof(*py));
-        n += np;
+        n = cb_executor_name_table(tab, 64 - NPYE, one_unit_per_task);
+        memcpy(tab + n, py_execs, sizeof(py_execs));
+        n += NPYE;
     }
     *out = tab;
     return n;
@@ -81,34 +112,27 @@ static size_t workload_names(const cb_name_t **out)
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
-        const cb_name_t *c, *py;
-        size_t nc = cb_ipc_mech_names(&c), np = cb_ipc_py_mech_names(&py);
+        const cb_name_t *c;
+        size_t nc = cb_ipc_mech_names(&c);
         memcpy(tab, c, nc * sizeof(*c));
         n = nc;
-        for (size_t i = 0; i < np && n < 64; i++)
-            if (!cb_ipc_mech_find(py[i].name))
-                tab[n++] = py[i];
+        for (size_t i = 0; i < NPYM && n < 64; i++)
+            if (!cb_ipc_mech_find(py_mechs[i].name.name))
+                tab[n++] = py_mechs[i].name;
     }
     *out = tab;
     return n;
 }
 
-static int prepare(cb_exp_t *x)
-{
-    const params_t *p = x->params;
-    static cb_ipc_py_t py;
-    py = (cb_ipc_py_t){
-        .min_ms = p->py_min_ms,
-        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
-        .fault_corrupt = p->fault_corrupt,
-        .fault_die = p->fault_die,
-    };
-    for (size_t k = 0, w = 0; k < p->msg_bytes.n && w < sizeof(py.sizes); k++)
-        w += (size_t)snprintf(py.sizes + w, sizeof(py.sizes) - w, "%s%ld", k ? "," : "",
-                              p->msg_bytes.v[k]);
-    x->user = &py;
-    return -1;
-}
+/* A configuration's context: a C mechanism's, or a CPython point's plan of
+ * its two PUs. */
+typedef union ctx {
+    cb_ipc_cfg_t c;
+    struct {
+        cb_pin_plan_t plan;
+        cb_pin_slot_t slots[2];
+    } py;
+} ctx_t;
 
 /* Variant 2k: size k with the partner on the same PU; 2k + 1: on another
  * PU. */
@@ -129,23 +153,30 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     if (!plan)
         return CB_EXIT_USAGE;
     int pu0 = plan->slots[0].pu_os, pu1 = plan->slots[cross ? 1 : 0].pu_os;
+    const char *pin = !pinned ? "none" : cross ? "cross_pu" : "same_pu";
     if (strncmp(pt->executor, "py_", 3) == 0) {
-        /* One script run per repetition covers every CPython point: its
-         * sizes are all of --msg-bytes, so one size's point selects. */
-        if (!p->no_python && pt->variant / 2 == 0 && cb_ipc_py_runs(pt->executor, pt->workload) &&
-            !(cross && pu0 == pu1))
-            cb_ipc_py_select(x->user, pt->workload,
-                             !pinned ? "none"
-                             : cross ? "cross_pu"
-                                     : "same_pu",
-                             pinned ? pu0 : -1, pinned ? pu1 : -1);
-        return CB_BUILD_SKIP;
+        /* A CPython point, measured by the shared driver: the initiator on
+         * the first PU, its partner on the same or the second. */
+        if (cb_exp_no_python(x) || !py_runs(pt->executor, pt->workload) || (cross && pu0 == pu1))
+            return CB_BUILD_SKIP;
+        ctx_t *c = cfg->ctx;
+        c->py.slots[0] = plan->slots[0];
+        c->py.slots[1] = plan->slots[cross ? 1 : 0];
+        c->py.plan = (cb_pin_plan_t){.policy = plan->policy, .nworkers = 2, .slots = c->py.slots};
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, 2, (long)n, pin},
+            .metrics = metrics,
+            .nmetrics = 3,
+            .python = 1,
+            .python_plan = pinned ? &c->py.plan : NULL,
+        };
+        return CB_BUILD_ADD;
     }
     const cb_executor_t *e = cb_executor_find(pt->executor);
     const cb_ipc_mech_t *m = cb_ipc_mech_find(pt->workload);
     if (!m || m->process != (strcmp(e->unit, "fork") == 0))
         return CB_BUILD_SKIP;
-    cb_ipc_cfg_t *c = cfg->ctx;
+    cb_ipc_cfg_t *c = &((ctx_t *)cfg->ctx)->c;
     *c = (cb_ipc_cfg_t){
         .mech = m,
         .msg_bytes = n,
@@ -168,36 +199,13 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     else if (cross && c->pu[0] == c->pu[1])
         snprintf(c->skip, sizeof(c->skip), "one allowed PU: nothing to cross to");
     *cfg = (cb_config_t){
-        .key = {NULL, pt->executor, pt->workload, 2, (long)n,
-                !pinned ? "none"
-                : cross ? "cross_pu"
-                        : "same_pu"},
+        .key = {NULL, pt->executor, pt->workload, 2, (long)n, pin},
         .metrics = metrics,
         .nmetrics = m->reference ? 2 : 3,
         .measure = cb_ipc_measure,
         .ctx = c,
     };
     return CB_BUILD_ADD;
-}
-
-static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
-{
-    cb_ipc_py_t *py = x->user;
-    if (rep >= 0 && py->mechs[0] && !py->python && !py->why)
-        cb_ipc_py_prepare(py, x->argv0);
-    return cb_ipc_py_rep(py, rep, r);
-}
-
-static int per_rep_rows(cb_exp_t *x)
-{
-    const cb_ipc_py_t *py = x->user;
-    return py->mechs[0] != '\0';
-}
-
-static void finish(cb_exp_t *x)
-{
-    if (x->user)
-        cb_ipc_py_free(x->user);
 }
 
 /* ---- verdict ---- */
@@ -343,6 +351,8 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
 }
 
+static const cb_python_def_t python = {.script = "scripts/python_ipc.py"};
+
 static const cb_experiment_def_t ipc = {
     .name = "ipc",
     .summary = "Moving data between two threads (bounded queue, SPSC ring) and between two "
@@ -352,17 +362,14 @@ static const cb_experiment_def_t ipc = {
                "message size in bytes.",
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
-    .ctx_size = sizeof(cb_ipc_cfg_t),
+    .ctx_size = sizeof(ctx_t),
     .executors = {.names_fn = executor_names},
     .workloads = {.names_fn = workload_names},
     .quick_reps = 3,
     .worker_counts = cb_exp_workers_one,
     .variants = variants,
-    .prepare = prepare,
     .build = build,
-    .per_rep = per_rep,
-    .per_rep_rows = per_rep_rows,
     .verdict = verdict,
-    .finish = finish,
+    .python = &python,
 };
 CB_EXPERIMENT_MAIN(ipc)

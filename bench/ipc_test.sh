@@ -4,7 +4,9 @@
 # only, the message queue skipped over the kernel's limit with the limit
 # named); the fault flags (a flipped byte is an error naming the offset, a
 # receiver that dies is crashed, and every other row still runs); bad flag
-# values (one line naming the value and what is allowed, exit 2).
+# values (one line naming the value and what is allowed, exit 2); the
+# CPython rows through the shared driver (an interpreter that fails at
+# start, one without site-packages).
 set -uo pipefail
 bin="$1"
 T="$TEST_TMPDIR"
@@ -49,7 +51,7 @@ awk -F, '$3 == "dd" && $8 == "us_per_roundtrip"' "$csv" | grep -q . && say "dd h
 # The CPython rows (scripts/python_ipc.py), pinned as the C rows; skipped,
 # with the reason, only without python3.
 py=0
-command -v python3 >/dev/null && py=1
+{ command -v python3 >/dev/null || [ -x /usr/bin/python3 ]; } && py=1
 for pin in same_pu cross_pu; do
   for ew in py_thread/queue py_process/mp_queue py_process/mp_pipe py_process/manager_list py_process/shared_memory; do
     e=${ew%/*} w=${ew#*/}
@@ -102,13 +104,51 @@ awk -F, '$3 == "pipe" && $8 == "bytes_per_s" && /receiver died of SIGSEGV/' "$T/
 "$bin" "${run[@]}" --out "$T/n" --pin none --msg-bytes 64 --workloads pipe >/dev/null 2>&1 || say "--pin none: exit $?"
 [ "$(awk -F, 'NR > 1 && $8 == "bytes_per_s" { print $6 }' "$T/n/ipc.csv" | sort -u)" = none ] || say "--pin none: pins $(cut -d, -f6 "$T/n/ipc.csv" | sort -u | tr '\n' ' ')"
 
-# Without python3 on PATH the CPython rows are skipped, naming why; exit 0.
+# Without python3 on PATH (the shared CPython driver, lib/core/python.c):
+# Debian's /usr/bin/python3 when there is one, else the CPython rows are
+# skipped, naming why; exit 0 either way.
 mkdir -p "$T/p"
 env PATH=/nonexistent "$bin" "${run[@]}" --out "$T/p" --msg-bytes 64 --workloads mp_pipe >/dev/null 2>&1
 rc=$?
 [ "$rc" -eq 0 ] || say "without python3: exit $rc, want 0"
-awk -F, '$2 == "py_process" && $3 == "mp_pipe" && $11 == "skipped" && /python3 not found/' "$T/p/ipc.csv" |
+if [ -x /usr/bin/python3 ]; then
+  want='$11 == "ok"'
+else
+  want='$11 == "skipped" && /python3 not found/'
+fi
+awk -F, '$2 == "py_process" && $3 == "mp_pipe" && '"$want" "$T/p/ipc.csv" |
   grep -q . || say "without python3: $(cut -d, -f2,3,6,11,12 "$T/p/ipc.csv" | sort -u | head -3)"
+
+# An interpreter that fails at start (--python /bin/false): every CPython
+# row skipped with the reason, the C rows ok, python_skipped in .meta; exit 0.
+npin=2
+[ "$(nproc)" -lt 2 ] && npin=1 # no cross_pu rows on one PU
+mkdir -p "$T/f"
+"$bin" "${run[@]}" --python /bin/false --out "$T/f" --msg-bytes 64 --workloads pipe,mp_pipe,queue >"$T/f.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || say "--python /bin/false: exit $rc, want 0"
+n=$(awk -F, 'NR > 1 && $2 ~ /^py_/' "$T/f/ipc.csv" | wc -l)
+[ "$n" -eq $((6 * npin)) ] || say "--python /bin/false: $n CPython rows, want $((6 * npin)) (2 mechanisms, $npin pins, 3 metrics)"
+n=$(awk -F, 'NR > 1 && $2 ~ /^py_/ && !($11 == "skipped" && /\/bin\/false could not start/)' "$T/f/ipc.csv" | wc -l)
+[ "$n" -eq 0 ] || say "--python /bin/false: $n CPython rows not skipped with the reason: $(awk -F, '$2 ~ /^py_/' "$T/f/ipc.csv" | head -2)"
+n=$(awk -F, 'NR > 1 && $2 !~ /^py_/ && $11 != "ok"' "$T/f/ipc.csv" | wc -l)
+[ "$n" -eq 0 ] || say "--python /bin/false: $n C rows not ok"
+[ "$(awk -F, 'NR > 1 && $2 !~ /^py_/' "$T/f/ipc.csv" | wc -l)" -gt 0 ] || say "--python /bin/false: the C rows are lost"
+grep -q '^python_skipped=/bin/false could not start' "$T/f/ipc.meta" || say "--python /bin/false: meta: $(grep python "$T/f/ipc.meta")"
+
+# Standard library only: without site-packages (python3 -S) nothing is
+# missing and every CPython row is ok.
+if [ "$py" -eq 1 ]; then
+  mkdir -p "$T/s"
+  printf '#!/bin/sh\nexec %s -S "$@"\n' "$(command -v python3 || echo /usr/bin/python3)" >"$T/py_nosite"
+  chmod +x "$T/py_nosite"
+  "$bin" "${run[@]}" --python "$T/py_nosite" --out "$T/s" --msg-bytes 64 --executors py_thread,py_process >/dev/null 2>&1 ||
+    say "python3 -S: exit $?"
+  n=$(awk -F, 'NR > 1 && $2 ~ /^py_/ && $11 == "ok"' "$T/s/ipc.csv" | wc -l)
+  [ "$n" -eq $((15 * npin)) ] || say "python3 -S: $n ok CPython rows, want $((15 * npin)) (5 mechanisms, $npin pins, 3 metrics)"
+  grep -q '^python_missing=' "$T/s/ipc.meta" && say "python3 -S: missing $(grep python_missing "$T/s/ipc.meta")"
+  grep -q "^python=$T/py_nosite\$" "$T/s/ipc.meta" || say "python3 -S: meta: $(grep python "$T/s/ipc.meta")"
+fi
 
 # Bad values: one line naming the value and what is allowed; exit 2.
 check_bad() {
