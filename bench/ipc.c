@@ -8,15 +8,25 @@
  * as switch does. Columns: workers 2 (the two sides), tasks the message
  * size in bytes.
  *
+ * And tutorial 001's experiment on memory (workload isolation): a child
+ * thread or process writes 0 into a global n that starts at 100, and the
+ * parent reads n after joining it (metric parent_sees: 0 after a thread,
+ * 100 after a process; anything else is an error row), unpinned, in C
+ * (pthread, fork) and in CPython (threading.Thread, multiprocessing.Process).
+ *
  * Beside them the same in CPython (py_thread, py_process:
  * scripts/python_ipc.py through the shared CPython driver, lib/core/python).
  *
  * The mechanisms are lib/exp/ipc_mech's table and the CPython ones below. */
 
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/core/experiment.h"
 #include "lib/exec/executor.h"
@@ -49,6 +59,15 @@ static const cb_flag_t flags[] = {
 
 static const cb_metric_def_t metrics[] = {
     {"bytes_per_s", "B/s"}, {"msgs_per_s", "1/s"}, {"us_per_roundtrip", "us"}};
+
+/* 001's isolation: what the parent reads of n after its child set it 0. */
+static const cb_metric_def_t isolation_metrics[] = {{"parent_sees", "count"}};
+
+static const cb_name_t isolation_name = {
+    "isolation",
+    "tutorial 001: a child thread (thread, py_thread) or process (process, py_process) sets a "
+    "global n = 0 that starts at 100; the parent reads n after joining it (parent_sees)",
+    NULL, 0};
 
 /* CPython's executors and mechanisms (scripts/python_ipc.py), and on which
  * executor each runs (queue is also a C mechanism's name: --workloads queue
@@ -116,9 +135,10 @@ static size_t workload_names(const cb_name_t **out)
         size_t nc = cb_ipc_mech_names(&c);
         memcpy(tab, c, nc * sizeof(*c));
         n = nc;
-        for (size_t i = 0; i < NPYM && n < 64; i++)
+        for (size_t i = 0; i < NPYM && n < 63; i++)
             if (!cb_ipc_mech_find(py_mechs[i].name.name))
                 tab[n++] = py_mechs[i].name;
+        tab[n++] = isolation_name;
     }
     *out = tab;
     return n;
@@ -142,8 +162,91 @@ static size_t variants(cb_exp_t *x)
     return 2 * p->msg_bytes.n;
 }
 
+/* 001's isolation in C: the global a pthread or a fork child sets 0. */
+static volatile long iso_n;
+
+static void *iso_thread(void *arg)
+{
+    (void)arg;
+    iso_n = 0;
+    return NULL;
+}
+
+static int isolation_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
+{
+    (void)o;
+    int proc = strcmp(c->key.executor, "process") == 0;
+    iso_n = 100;
+    if (proc) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            int e = errno;
+            snprintf(m->detail, sizeof(m->detail), "fork: %s", strerror(e));
+            return -e;
+        }
+        if (pid == 0) {
+            iso_n = 0;
+            _exit(0);
+        }
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0)
+            if (errno != EINTR) {
+                int e = errno;
+                snprintf(m->detail, sizeof(m->detail), "waitpid: %s", strerror(e));
+                return -e;
+            }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            m->status = CB_ERROR;
+            snprintf(m->detail, sizeof(m->detail), "the child process did not exit 0 (%#x)", st);
+            return 0;
+        }
+    } else {
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, iso_thread, NULL);
+        if (rc != 0) {
+            snprintf(m->detail, sizeof(m->detail), "pthread_create: %s", strerror(rc));
+            return -rc;
+        }
+        pthread_join(t, NULL);
+    }
+    long seen = iso_n;
+    m->values[0] = (double)seen;
+    if (seen != (proc ? 100 : 0)) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail),
+                 proc ? "the child process's n = 0 showed in the parent (n = %ld)"
+                      : "the thread's n = 0 did not show in the parent (n = %ld)",
+                 seen);
+    }
+    return 0;
+}
+
+/* One row per executor, unpinned (the tutorial's run), at the first
+ * variant: workers 2 (parent and child), tasks 1 (one write). */
+static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    int py = strncmp(pt->executor, "py_", 3) == 0;
+    int proc = strcmp(pt->executor, "process") == 0 || strcmp(pt->executor, "py_process") == 0;
+    int thread = strcmp(pt->executor, "thread") == 0 || strcmp(pt->executor, "py_thread") == 0;
+    if (pt->variant != 0 || !(proc || thread) || (py && cb_exp_no_python(x)))
+        return CB_BUILD_SKIP;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, 2, 1, "none"},
+        .metrics = isolation_metrics,
+        .nmetrics = 1,
+    };
+    if (py) {
+        cfg->python = 1;
+    } else {
+        cfg->measure = isolation_measure;
+    }
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
+    if (strcmp(pt->workload, "isolation") == 0)
+        return build_isolation(x, pt, cfg);
     const params_t *p = x->params;
     size_t n = (size_t)p->msg_bytes.v[pt->variant / 2];
     int cross = pt->variant % 2, pinned = pt->pin->policy != CB_PIN_NONE;
@@ -315,6 +418,36 @@ static void verdict_ratio(cb_exp_t *x, const cb_results_t *r, const char *pin, c
     cb_exp_fact(x, name, m, "x", NAN, "%s: %s at %s: %.2fx (%.2f-%.2f)", pin, what, sz, m, lo, hi);
 }
 
+/* 001: a child process's n = 0 stays in the child, a thread's is the
+ * parent's. */
+static void verdict_isolation(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    static const char *const ex[] = {"process", "thread", "py_process", "py_thread"};
+    double v[4];
+    int any = 0;
+    char f[4][24];
+    for (int i = 0; i < 4; i++) {
+        v[i] =
+            cb_results_median(r, &(cb_select_t){ex[i], "isolation", "none", "parent_sees", 0, 0});
+        any |= !isnan(v[i]);
+        snprintf(f[i], sizeof(f[i]), isnan(v[i]) ? "-" : "%.0f", v[i]);
+    }
+    if (!any)
+        return;
+    fprintf(out,
+            "  001 isolation: tutorial n=100 after a child process set 0 | C process %s, thread %s "
+            "| CPython Process %s, Thread %s\n",
+            f[0], f[1], f[2], f[3]);
+    for (int i = 0; i < 4; i++) {
+        if (isnan(v[i]))
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "001/%s/parent_sees", ex[i]);
+        cb_exp_fact(x, name, v[i], "count", i % 2 ? 0 : 100,
+                    "%s: the parent sees n = %.0f after its child set n = 0", ex[i], v[i]);
+    }
+}
+
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 {
     const params_t *p = x->params;
@@ -349,6 +482,7 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
             cb_exp_fact(x, name, rt, "us", NAN, "%s: pipe round trip at 64 B: %.2f us", pin, rt);
         }
     }
+    verdict_isolation(x, r, out);
 }
 
 static const cb_python_def_t python = {.script = "scripts/python_ipc.py"};

@@ -6,7 +6,8 @@
 # receiver that dies is crashed, and every other row still runs); bad flag
 # values (one line naming the value and what is allowed, exit 2); the
 # CPython rows through the shared driver (an interpreter that fails at
-# start, one without site-packages).
+# start, one without site-packages); 001's isolation rows and verdict line,
+# in the default run.
 set -uo pipefail
 bin="$1"
 T="$TEST_TMPDIR"
@@ -74,6 +75,22 @@ awk -F, 'NR > 1 && $4 != 2' "$csv" | grep -q . && say "workers other than 2"
 [ -s "$T/a/ipc.summary.csv" ] || say "no summary"
 grep -q '^msg_bytes=64,4096,65536,1048576$' "$T/a/ipc.meta" || say "meta: $(grep msg_bytes "$T/a/ipc.meta")"
 grep -q 'shared memory' "$T/a.out" || say "no verdict: $(tail -5 "$T/a.out")"
+# 001's isolation, in the default run: unpinned, what the parent reads of
+# n = 100 after its child set 0: 0 after a thread, 100 after a process.
+isolation_rows() { # CSV PYTHON(0/1)
+  local want
+  for ev in thread:0 process:100 py_thread:0 py_process:100; do
+    e=${ev%:*} want=${ev#*:}
+    [ "$2" -eq 0 ] && [ "${e#py_}" != "$e" ] && continue
+    row=$(awk -F, -v e="$e" '$2 == e && $3 == "isolation" && $8 == "parent_sees"' "$1")
+    [ "$(echo "$row" | grep -c .)" -eq 1 ] || { say "isolation $e: want one row: $row"; continue; }
+    case "$row" in ipc,"$e",isolation,2,1,none,0,parent_sees,"$want",count,ok,) ;;
+      *) say "isolation $e: want parent_sees $want, ok: $row" ;; esac
+  done
+}
+isolation_rows "$csv" "$py"
+iso_line='  001 isolation: tutorial n=100 after a child process set 0 | C process 100, thread 0 | CPython Process 100, Thread 0'
+[ "$py" -eq 1 ] && { grep -qxF "$iso_line" "$T/a.out" || say "no isolation verdict line: $(grep isolation "$T/a.out")"; }
 
 # A flipped byte: every row of the mechanisms (C, and CPython's queue.Queue
 # and shared_memory) is an error naming message 5 and the offset (2051 =
@@ -145,7 +162,7 @@ if [ "$py" -eq 1 ]; then
   "$bin" "${run[@]}" --python "$T/py_nosite" --out "$T/s" --msg-bytes 64 --executors py_thread,py_process >/dev/null 2>&1 ||
     say "python3 -S: exit $?"
   n=$(awk -F, 'NR > 1 && $2 ~ /^py_/ && $11 == "ok"' "$T/s/ipc.csv" | wc -l)
-  [ "$n" -eq $((15 * npin)) ] || say "python3 -S: $n ok CPython rows, want $((15 * npin)) (5 mechanisms, $npin pins, 3 metrics)"
+  [ "$n" -eq $((15 * npin + 2)) ] || say "python3 -S: $n ok CPython rows, want $((15 * npin + 2)) (5 mechanisms, $npin pins, 3 metrics; 2 isolation)"
   grep -q '^python_missing=' "$T/s/ipc.meta" && say "python3 -S: missing $(grep python_missing "$T/s/ipc.meta")"
   grep -q "^python=$T/py_nosite\$" "$T/s/ipc.meta" || say "python3 -S: meta: $(grep python "$T/s/ipc.meta")"
 fi
@@ -166,5 +183,5 @@ check_bad "'abc'" --msg-bytes abc
 check_bad "'0'" --min-ms 0
 check_bad "nosuch" --workloads nosuch
 
-[ "$fail" -eq 0 ] && echo "ipc: every key of a quick run, both faults, bad values refused"
+[ "$fail" -eq 0 ] && echo "ipc: every key of a quick run, both faults, the CPython driver's paths, 001's isolation, bad values refused"
 exit "$fail"

@@ -13,6 +13,9 @@ Mechanisms (workload column; executor in brackets):
   manager_list   a multiprocessing.Manager().list() proxy: the sender appends,
                  the receiver pops from the front, polling; every call is a
                  round trip to the manager's process [py_process]
+  isolation      tutorial 001: a Thread [py_thread] or a Process [py_process] whose
+                 target sets the global n = 0 (it starts at 100); the parent
+                 reads n after join() (parent_sees: 0, and 100 for a process)
   shared_memory  multiprocessing.shared_memory.SharedMemory holding two rings
                  (64 slots each); a lock-free hand-off: the producer copies the
                  message into a slot and then advances the head counter (8
@@ -509,8 +512,43 @@ def manager_on(ctx, pu):
     return MANAGERS[pu]
 
 
+# 001's isolation: the global the child sets to 0.
+n = 100
+
+
+def _set_zero():
+    global n
+    n = 0
+
+
+def isolation(run, pt):
+    """Tutorial 001: a threading.Thread or a multiprocessing.Process (its
+    default start method) whose target sets the global n = 0; the parent
+    reads n after join(): 0 after a thread, 100 after a process."""
+    global n
+    n = 100
+    proc = pt.executor == "py_process"
+    if not proc and pt.executor != "py_thread":
+        raise cb_py.Failed("no CPython run for %s on isolation" % pt.executor)
+    u = multiprocessing.Process(target=_set_zero) if proc else threading.Thread(target=_set_zero)
+    u.start()
+    u.join()
+    if proc and u.exitcode != 0:
+        raise cb_py.Failed("the child process exited with %s" % u.exitcode)
+    seen = n
+    want = 100 if proc else 0
+    if seen != want:
+        run.row(pt, "parent_sees", float(seen), "count", "error",
+                "the child process's n = 0 showed in the parent (n = %d)" % seen if proc else
+                "the thread's n = 0 did not show in the parent (n = %d)" % seen)
+    else:
+        run.row(pt, "parent_sees", float(seen), "count")
+
+
 def measure(run, pt):
     mech = pt.workload
+    if mech == "isolation":
+        return isolation(run, pt)
     if MECHS.get(mech) != pt.executor:
         raise cb_py.Failed("no CPython run for %s on %s" % (pt.executor, mech))
     n = pt.tasks
@@ -547,7 +585,7 @@ def measure(run, pt):
 
 
 def metrics(pt):
-    return METRICS
+    return [("parent_sees", "count")] if pt.workload == "isolation" else METRICS
 
 
 def main():
