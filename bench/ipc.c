@@ -221,6 +221,10 @@ static int isolation_measure(const cb_config_t *c, const cb_opts_t *o, cb_measur
     return 0;
 }
 
+/* The points built (C and CPython; isolation's aside, a few ms), for
+ * --tutorial's estimate. */
+static int n_c, n_py, n_iso, n_py_iso;
+
 /* One row per executor, unpinned (the tutorial's run), at the first
  * variant: workers 2 (parent and child), tasks 1 (one write). */
 static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -235,8 +239,10 @@ static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .metrics = isolation_metrics,
         .nmetrics = 1,
     };
+    n_iso++;
     if (py) {
         cfg->python = 1;
+        n_py_iso++;
     } else {
         cfg->measure = isolation_measure;
     }
@@ -273,6 +279,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = pinned ? &c->py.plan : NULL,
         };
+        n_py++;
         return CB_BUILD_ADD;
     }
     const cb_executor_t *e = cb_executor_find(pt->executor);
@@ -308,6 +315,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = cb_ipc_measure,
         .ctx = c,
     };
+    n_c++;
     return CB_BUILD_ADD;
 }
 
@@ -487,6 +495,36 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 
 static const cb_python_def_t python = {.script = "scripts/python_ipc.py"};
 
+/* --tutorial's seconds: each C configuration streams and ping-pongs for
+ * --min-ms (plus its fork and buffers: 10 ms), in every repetition and
+ * warm-up; each CPython point calibrates and runs both modes (2.4 x
+ * --py-min-ms, plus its partner's start: 20 ms), and every repetition's
+ * script run starts an interpreter (and a Manager): 0.25 s. Measured
+ * here: C 0.5 s, CPython 0.8 s a repetition of --tutorial's points. */
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    const params_t *p = x->params;
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "%d C configurations of 2 x %g ms, %d CPython points of 2.4 x %g ms, %d isolation "
+             "rows; %d repetition(s), %d warm-up",
+             n_c, p->min_ms, n_py, p->py_min_ms, n_iso, reps, warmup);
+    double c = n_c * (2 * p->min_ms / 1e3 + 0.01) * (reps + warmup);
+    double py =
+        n_py || n_py_iso ? n_py * (2.4 * p->py_min_ms / 1e3 + 0.02) + n_py_iso * 0.02 + 0.25 : 0;
+    return c + py * reps;
+}
+
+/* Tutorial 001's isolation (a child process's n = 0 stays its own, a
+ * thread's does not) and 004's constructs for moving data (Queue, Pipe,
+ * Manager().list() between processes, queue.Queue between threads), at a
+ * small message, beside C's pipe and queue; the tutorials time none of it. */
+static const char *const tutorial[] = {
+    "--executors", "py_process,process,py_thread,thread",
+    "--workloads", "isolation,mp_queue,mp_pipe,manager_list,pipe,queue",
+    "--msg-bytes", "64",
+    NULL};
+
 static const cb_experiment_def_t ipc = {
     .name = "ipc",
     .summary = "Moving data between two threads (bounded queue, SPSC ring) and between two "
@@ -505,5 +543,7 @@ static const cb_experiment_def_t ipc = {
     .build = build,
     .verdict = verdict,
     .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(ipc)

@@ -7,7 +7,7 @@
 # values (one line naming the value and what is allowed, exit 2); the
 # CPython rows through the shared driver (an interpreter that fails at
 # start, one without site-packages); 001's isolation rows and verdict line,
-# in the default run.
+# in the default run and in --tutorial.
 set -uo pipefail
 bin="$1"
 T="$TEST_TMPDIR"
@@ -167,6 +167,23 @@ if [ "$py" -eq 1 ]; then
   grep -q "^python=$T/py_nosite\$" "$T/s/ipc.meta" || say "python3 -S: meta: $(grep python "$T/s/ipc.meta")"
 fi
 
+# --tutorial: 001's isolation and 004's constructs at 64 B, unpinned
+# isolation, the estimate before and the time taken after; small sizes here
+# (flags after --tutorial's win).
+mkdir -p "$T/t"
+"$bin" --tutorial --reps 1 --warmup 0 --min-ms 3 --py-min-ms 2 --no-plot --no-counters --out "$T/t" >"$T/t.out" 2>&1 ||
+  say "--tutorial: exit $?: $(tail -3 "$T/t.out")"
+isolation_rows "$T/t/ipc.csv" "$py"
+[ "$py" -eq 1 ] && { grep -qxF "$iso_line" "$T/t.out" || say "--tutorial: no isolation verdict line: $(grep isolation "$T/t.out")"; }
+want_wl="isolation pipe queue "
+[ "$py" -eq 1 ] && want_wl="isolation manager_list mp_pipe mp_queue pipe queue "
+got_wl=$(awk -F, 'NR > 1 { print $3 }' "$T/t/ipc.csv" | sort -u | tr '\n' ' ')
+[ "$got_wl" = "$want_wl" ] || say "--tutorial: workloads $got_wl, want $want_wl"
+[ "$(awk -F, 'NR > 1 && $3 != "isolation" { print $5 }' "$T/t/ipc.csv" | sort -u)" = 64 ] || say "--tutorial: sizes other than 64"
+grep -q '^ipc --tutorial: .*expected to take about [0-9]* s on this machine' "$T/t.out" || say "--tutorial: no estimate: $(head -2 "$T/t.out")"
+grep -q '^--tutorial: took [0-9]* s, estimated' "$T/t.out" || say "--tutorial: no time taken"
+grep -q '^tutorial=1$' "$T/t/ipc.meta" || say "--tutorial: meta tutorial"
+
 # Bad values: one line naming the value and what is allowed; exit 2.
 check_bad() {
   local want="$1"
@@ -183,5 +200,5 @@ check_bad "'abc'" --msg-bytes abc
 check_bad "'0'" --min-ms 0
 check_bad "nosuch" --workloads nosuch
 
-[ "$fail" -eq 0 ] && echo "ipc: every key of a quick run, both faults, the CPython driver's paths, 001's isolation, bad values refused"
+[ "$fail" -eq 0 ] && echo "ipc: every key of a quick run, both faults, the CPython driver's paths, 001's isolation and --tutorial, bad values refused"
 exit "$fail"
