@@ -113,7 +113,10 @@ CB_EXPERIMENTS = [
     {"name": "hybrid", "data": [], "plot": ("1300", "700"), "gate": None},
     {
         "name": "ipc",
-        "data": ["//scripts:python_ipc.py"],
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_ipc.py",
+        ],
         "plot": ("1600", "1000"),
         "gate": None,
     },

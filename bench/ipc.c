@@ -8,25 +8,34 @@
  * as switch does. Columns: workers 2 (the two sides), tasks the message
  * size in bytes.
  *
- * Beside them the same in CPython (py_thread, py_process:
- * scripts/python_ipc.py through lib/exp/ipc_py).
+ * And tutorial 001's experiment on memory (workload isolation): a child
+ * thread or process writes 0 into a global n that starts at 100, and the
+ * parent reads n after joining it (metric parent_sees: 0 after a thread,
+ * 100 after a process; anything else is an error row), unpinned, in C
+ * (pthread, fork) and in CPython (threading.Thread, multiprocessing.Process).
  *
- * The mechanisms are lib/exp/ipc_mech's table and ipc_py's. */
+ * Beside them the same in CPython (py_thread, py_process:
+ * scripts/python_ipc.py through the shared CPython driver, lib/core/python).
+ *
+ * The mechanisms are lib/exp/ipc_mech's table and the CPython ones below. */
 
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/core/experiment.h"
 #include "lib/exec/executor.h"
 #include "lib/exp/ipc_mech.h"
-#include "lib/exp/ipc_py.h"
 
 typedef struct params {
     cb_long_list_t msg_bytes;
     double min_ms, py_min_ms;
-    int fault_corrupt, fault_die, no_python;
+    int fault_corrupt, fault_die;
 } params_t;
 
 /* The largest message: the rings hold 4 of them per direction. */
@@ -41,7 +50,6 @@ static const cb_flag_t flags[] = {
     CB_FLAG_DOUBLE(params_t, py_min_ms, "py-min-ms", "MS", 1, 600000, 20, 5,
                    "the CPython rows' run per mode, after a calibration of a fifth of it "
                    "(default 20; --quick 5)"),
-    CB_FLAG_BOOL(params_t, no_python, "no-python", "leave out the CPython rows (py_*)"),
     CB_FLAG_BOOL(params_t, fault_corrupt, "fault-corrupt",
                  "fault test: the sender flips one byte of message 5 (every row is error, "
                  "naming the offset)"),
@@ -51,6 +59,50 @@ static const cb_flag_t flags[] = {
 
 static const cb_metric_def_t metrics[] = {
     {"bytes_per_s", "B/s"}, {"msgs_per_s", "1/s"}, {"us_per_roundtrip", "us"}};
+
+/* 001's isolation: what the parent reads of n after its child set it 0. */
+static const cb_metric_def_t isolation_metrics[] = {{"parent_sees", "count"}};
+
+static const cb_name_t isolation_name = {
+    "isolation",
+    "tutorial 001: a child thread (thread, py_thread) or process (process, py_process) sets a "
+    "global n = 0 that starts at 100; the parent reads n after joining it (parent_sees)",
+    NULL, 0};
+
+/* CPython's executors and mechanisms (scripts/python_ipc.py), and on which
+ * executor each runs (queue is also a C mechanism's name: --workloads queue
+ * selects both). */
+static const cb_name_t py_execs[] = {
+    {"py_thread", "CPython: two threading.Threads of one interpreter", NULL, 0},
+    {"py_process", "CPython: two multiprocessing.Process (fork)", NULL, 0},
+};
+static const struct {
+    cb_name_t name;
+    const char *executor;
+} py_mechs[] = {
+    {{"queue", "threads: bounded queue (C); CPython: queue.Queue(64) (py_thread)", NULL, 0},
+     "py_thread"},
+    {{"mp_queue", "CPython: multiprocessing.Queue (pickled, a feeder thread, a pipe)", NULL, 0},
+     "py_process"},
+    {{"mp_pipe", "CPython: multiprocessing.Pipe, Connection.send / recv (pickled)", NULL, 0},
+     "py_process"},
+    {{"manager_list", "CPython: Manager().list() proxy, append / pop(0), polled", NULL, 0},
+     "py_process"},
+    {{"shared_memory",
+      "CPython: shared_memory.SharedMemory rings, lock-free hand-off, sched_yield waits", NULL, 0},
+     "py_process"},
+};
+#define NPYE (sizeof(py_execs) / sizeof(py_execs[0]))
+#define NPYM (sizeof(py_mechs) / sizeof(py_mechs[0]))
+
+/* 1 when the CPython mechanism mech runs on the py_* executor e. */
+static int py_runs(const char *e, const char *mech)
+{
+    for (size_t i = 0; i < NPYM; i++)
+        if (strcmp(py_mechs[i].name.name, mech) == 0)
+            return strcmp(py_mechs[i].executor, e) == 0;
+    return 0;
+}
 
 /* thread and process: the executors whose every task is a thread or a
  * process of its own. */
@@ -65,11 +117,9 @@ static size_t executor_names(const cb_name_t **out)
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
-        const cb_name_t *py;
-        size_t np = cb_ipc_py_executor_names(&py);
-        n = cb_executor_name_table(tab, 64 - np, one_unit_per_task);
-        memcpy(tab + n, py, np * sizeof(*py));
-        n += np;
+        n = cb_executor_name_table(tab, 64 - NPYE, one_unit_per_task);
+        memcpy(tab + n, py_execs, sizeof(py_execs));
+        n += NPYE;
     }
     *out = tab;
     return n;
@@ -81,34 +131,28 @@ static size_t workload_names(const cb_name_t **out)
     static cb_name_t tab[64];
     static size_t n;
     if (!n) {
-        const cb_name_t *c, *py;
-        size_t nc = cb_ipc_mech_names(&c), np = cb_ipc_py_mech_names(&py);
+        const cb_name_t *c;
+        size_t nc = cb_ipc_mech_names(&c);
         memcpy(tab, c, nc * sizeof(*c));
         n = nc;
-        for (size_t i = 0; i < np && n < 64; i++)
-            if (!cb_ipc_mech_find(py[i].name))
-                tab[n++] = py[i];
+        for (size_t i = 0; i < NPYM && n < 63; i++)
+            if (!cb_ipc_mech_find(py_mechs[i].name.name))
+                tab[n++] = py_mechs[i].name;
+        tab[n++] = isolation_name;
     }
     *out = tab;
     return n;
 }
 
-static int prepare(cb_exp_t *x)
-{
-    const params_t *p = x->params;
-    static cb_ipc_py_t py;
-    py = (cb_ipc_py_t){
-        .min_ms = p->py_min_ms,
-        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
-        .fault_corrupt = p->fault_corrupt,
-        .fault_die = p->fault_die,
-    };
-    for (size_t k = 0, w = 0; k < p->msg_bytes.n && w < sizeof(py.sizes); k++)
-        w += (size_t)snprintf(py.sizes + w, sizeof(py.sizes) - w, "%s%ld", k ? "," : "",
-                              p->msg_bytes.v[k]);
-    x->user = &py;
-    return -1;
-}
+/* A configuration's context: a C mechanism's, or a CPython point's plan of
+ * its two PUs. */
+typedef union ctx {
+    cb_ipc_cfg_t c;
+    struct {
+        cb_pin_plan_t plan;
+        cb_pin_slot_t slots[2];
+    } py;
+} ctx_t;
 
 /* Variant 2k: size k with the partner on the same PU; 2k + 1: on another
  * PU. */
@@ -118,8 +162,97 @@ static size_t variants(cb_exp_t *x)
     return 2 * p->msg_bytes.n;
 }
 
+/* 001's isolation in C: the global a pthread or a fork child sets 0. */
+static volatile long iso_n;
+
+static void *iso_thread(void *arg)
+{
+    (void)arg;
+    iso_n = 0;
+    return NULL;
+}
+
+static int isolation_measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m)
+{
+    (void)o;
+    int proc = strcmp(c->key.executor, "process") == 0;
+    iso_n = 100;
+    if (proc) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            int e = errno;
+            snprintf(m->detail, sizeof(m->detail), "fork: %s", strerror(e));
+            return -e;
+        }
+        if (pid == 0) {
+            iso_n = 0;
+            _exit(0);
+        }
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0)
+            if (errno != EINTR) {
+                int e = errno;
+                snprintf(m->detail, sizeof(m->detail), "waitpid: %s", strerror(e));
+                return -e;
+            }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            m->status = CB_ERROR;
+            snprintf(m->detail, sizeof(m->detail), "the child process did not exit 0 (%#x)", st);
+            return 0;
+        }
+    } else {
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, iso_thread, NULL);
+        if (rc != 0) {
+            snprintf(m->detail, sizeof(m->detail), "pthread_create: %s", strerror(rc));
+            return -rc;
+        }
+        pthread_join(t, NULL);
+    }
+    long seen = iso_n;
+    m->values[0] = (double)seen;
+    if (seen != (proc ? 100 : 0)) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail),
+                 proc ? "the child process's n = 0 showed in the parent (n = %ld)"
+                      : "the thread's n = 0 did not show in the parent (n = %ld)",
+                 seen);
+    }
+    return 0;
+}
+
+/* The points built (C and CPython; isolation's aside, a few ms), for
+ * --tutorial's estimate. */
+static int n_c, n_py, n_iso, n_py_iso;
+
+/* One row per executor, unpinned (the tutorial's run), at the first
+ * variant: workers 2 (parent and child), tasks 1 (one write). */
+static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    int py = strncmp(pt->executor, "py_", 3) == 0;
+    int proc = strcmp(pt->executor, "process") == 0 || strcmp(pt->executor, "py_process") == 0;
+    int thread = strcmp(pt->executor, "thread") == 0 || strcmp(pt->executor, "py_thread") == 0;
+    if (pt->variant != 0 || !(proc || thread) || (py && cb_exp_no_python(x)))
+        return CB_BUILD_SKIP;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, 2, 1, "none"},
+        .metrics = isolation_metrics,
+        .nmetrics = 1,
+    };
+    n_iso++;
+    if (py) {
+        cfg->python = 1;
+        n_py_iso++;
+    } else {
+        cfg->measure = isolation_measure;
+    }
+    return CB_BUILD_ADD;
+}
+
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
+    if (strcmp(pt->workload, "isolation") == 0)
+        return build_isolation(x, pt, cfg);
     const params_t *p = x->params;
     size_t n = (size_t)p->msg_bytes.v[pt->variant / 2];
     int cross = pt->variant % 2, pinned = pt->pin->policy != CB_PIN_NONE;
@@ -129,23 +262,31 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     if (!plan)
         return CB_EXIT_USAGE;
     int pu0 = plan->slots[0].pu_os, pu1 = plan->slots[cross ? 1 : 0].pu_os;
+    const char *pin = !pinned ? "none" : cross ? "cross_pu" : "same_pu";
     if (strncmp(pt->executor, "py_", 3) == 0) {
-        /* One script run per repetition covers every CPython point: its
-         * sizes are all of --msg-bytes, so one size's point selects. */
-        if (!p->no_python && pt->variant / 2 == 0 && cb_ipc_py_runs(pt->executor, pt->workload) &&
-            !(cross && pu0 == pu1))
-            cb_ipc_py_select(x->user, pt->workload,
-                             !pinned ? "none"
-                             : cross ? "cross_pu"
-                                     : "same_pu",
-                             pinned ? pu0 : -1, pinned ? pu1 : -1);
-        return CB_BUILD_SKIP;
+        /* A CPython point, measured by the shared driver: the initiator on
+         * the first PU, its partner on the same or the second. */
+        if (cb_exp_no_python(x) || !py_runs(pt->executor, pt->workload) || (cross && pu0 == pu1))
+            return CB_BUILD_SKIP;
+        ctx_t *c = cfg->ctx;
+        c->py.slots[0] = plan->slots[0];
+        c->py.slots[1] = plan->slots[cross ? 1 : 0];
+        c->py.plan = (cb_pin_plan_t){.policy = plan->policy, .nworkers = 2, .slots = c->py.slots};
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, 2, (long)n, pin},
+            .metrics = metrics,
+            .nmetrics = 3,
+            .python = 1,
+            .python_plan = pinned ? &c->py.plan : NULL,
+        };
+        n_py++;
+        return CB_BUILD_ADD;
     }
     const cb_executor_t *e = cb_executor_find(pt->executor);
     const cb_ipc_mech_t *m = cb_ipc_mech_find(pt->workload);
     if (!m || m->process != (strcmp(e->unit, "fork") == 0))
         return CB_BUILD_SKIP;
-    cb_ipc_cfg_t *c = cfg->ctx;
+    cb_ipc_cfg_t *c = &((ctx_t *)cfg->ctx)->c;
     *c = (cb_ipc_cfg_t){
         .mech = m,
         .msg_bytes = n,
@@ -168,36 +309,14 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     else if (cross && c->pu[0] == c->pu[1])
         snprintf(c->skip, sizeof(c->skip), "one allowed PU: nothing to cross to");
     *cfg = (cb_config_t){
-        .key = {NULL, pt->executor, pt->workload, 2, (long)n,
-                !pinned ? "none"
-                : cross ? "cross_pu"
-                        : "same_pu"},
+        .key = {NULL, pt->executor, pt->workload, 2, (long)n, pin},
         .metrics = metrics,
         .nmetrics = m->reference ? 2 : 3,
         .measure = cb_ipc_measure,
         .ctx = c,
     };
+    n_c++;
     return CB_BUILD_ADD;
-}
-
-static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
-{
-    cb_ipc_py_t *py = x->user;
-    if (rep >= 0 && py->mechs[0] && !py->python && !py->why)
-        cb_ipc_py_prepare(py, x->argv0);
-    return cb_ipc_py_rep(py, rep, r);
-}
-
-static int per_rep_rows(cb_exp_t *x)
-{
-    const cb_ipc_py_t *py = x->user;
-    return py->mechs[0] != '\0';
-}
-
-static void finish(cb_exp_t *x)
-{
-    if (x->user)
-        cb_ipc_py_free(x->user);
 }
 
 /* ---- verdict ---- */
@@ -307,6 +426,36 @@ static void verdict_ratio(cb_exp_t *x, const cb_results_t *r, const char *pin, c
     cb_exp_fact(x, name, m, "x", NAN, "%s: %s at %s: %.2fx (%.2f-%.2f)", pin, what, sz, m, lo, hi);
 }
 
+/* 001: a child process's n = 0 stays in the child, a thread's is the
+ * parent's. */
+static void verdict_isolation(cb_exp_t *x, const cb_results_t *r, FILE *out)
+{
+    static const char *const ex[] = {"process", "thread", "py_process", "py_thread"};
+    double v[4];
+    int any = 0;
+    char f[4][24];
+    for (int i = 0; i < 4; i++) {
+        v[i] =
+            cb_results_median(r, &(cb_select_t){ex[i], "isolation", "none", "parent_sees", 0, 0});
+        any |= !isnan(v[i]);
+        snprintf(f[i], sizeof(f[i]), isnan(v[i]) ? "-" : "%.0f", v[i]);
+    }
+    if (!any)
+        return;
+    fprintf(out,
+            "  001 isolation: tutorial n=100 after a child process set 0 | C process %s, thread %s "
+            "| CPython Process %s, Thread %s\n",
+            f[0], f[1], f[2], f[3]);
+    for (int i = 0; i < 4; i++) {
+        if (isnan(v[i]))
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "001/%s/parent_sees", ex[i]);
+        cb_exp_fact(x, name, v[i], "count", i % 2 ? 0 : 100,
+                    "%s: the parent sees n = %.0f after its child set n = 0", ex[i], v[i]);
+    }
+}
+
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 {
     const params_t *p = x->params;
@@ -341,7 +490,40 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
             cb_exp_fact(x, name, rt, "us", NAN, "%s: pipe round trip at 64 B: %.2f us", pin, rt);
         }
     }
+    verdict_isolation(x, r, out);
 }
+
+static const cb_python_def_t python = {.script = "scripts/python_ipc.py"};
+
+/* --tutorial's seconds: each C configuration streams and ping-pongs for
+ * --min-ms (plus its fork and buffers: 10 ms), in every repetition and
+ * warm-up; each CPython point calibrates and runs both modes (2.4 x
+ * --py-min-ms, plus its partner's start: 20 ms), and every repetition's
+ * script run starts an interpreter (and a Manager): 0.25 s. Measured
+ * here: C 0.5 s, CPython 0.8 s a repetition of --tutorial's points. */
+static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
+{
+    const params_t *p = x->params;
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    snprintf(how, len,
+             "%d C configurations of 2 x %g ms, %d CPython points of 2.4 x %g ms, %d isolation "
+             "rows; %d repetition(s), %d warm-up",
+             n_c, p->min_ms, n_py, p->py_min_ms, n_iso, reps, warmup);
+    double c = n_c * (2 * p->min_ms / 1e3 + 0.01) * (reps + warmup);
+    double py =
+        n_py || n_py_iso ? n_py * (2.4 * p->py_min_ms / 1e3 + 0.02) + n_py_iso * 0.02 + 0.25 : 0;
+    return c + py * reps;
+}
+
+/* Tutorial 001's isolation (a child process's n = 0 stays its own, a
+ * thread's does not) and 004's constructs for moving data (Queue, Pipe,
+ * Manager().list() between processes, queue.Queue between threads), at a
+ * small message, beside C's pipe and queue; the tutorials time none of it. */
+static const char *const tutorial[] = {
+    "--executors", "py_process,process,py_thread,thread",
+    "--workloads", "isolation,mp_queue,mp_pipe,manager_list,pipe,queue",
+    "--msg-bytes", "64",
+    NULL};
 
 static const cb_experiment_def_t ipc = {
     .name = "ipc",
@@ -352,17 +534,16 @@ static const cb_experiment_def_t ipc = {
                "message size in bytes.",
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
-    .ctx_size = sizeof(cb_ipc_cfg_t),
+    .ctx_size = sizeof(ctx_t),
     .executors = {.names_fn = executor_names},
     .workloads = {.names_fn = workload_names},
     .quick_reps = 3,
     .worker_counts = cb_exp_workers_one,
     .variants = variants,
-    .prepare = prepare,
     .build = build,
-    .per_rep = per_rep,
-    .per_rep_rows = per_rep_rows,
     .verdict = verdict,
-    .finish = finish,
+    .python = &python,
+    .tutorial = tutorial,
+    .tutorial_estimate = tutorial_estimate,
 };
 CB_EXPERIMENT_MAIN(ipc)

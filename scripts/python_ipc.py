@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""CPython reference for the ipc experiment: moving messages between two
-threads or two processes with CPython's own constructs, written as raw CSV
-rows in the harness's format (lib/core/results.h, CB_RAW_COLUMNS) for the C
-harness to put beside its own (bench/ipc.c runs this once per repetition).
+"""The CPython side of the ipc experiment (bench/ipc.c): moving messages
+between two threads or two processes with CPython's own constructs, spoken
+to by the shared driver (lib/core/python.c) in the protocol of cb_py.py:
+one run per repetition, a point per (executor, mechanism, message size,
+pin), TASKS the message size in bytes.
 
 Mechanisms (workload column; executor in brackets):
   queue          queue.Queue(maxsize=64) between two threading.Threads [py_thread]
@@ -12,6 +13,9 @@ Mechanisms (workload column; executor in brackets):
   manager_list   a multiprocessing.Manager().list() proxy: the sender appends,
                  the receiver pops from the front, polling; every call is a
                  round trip to the manager's process [py_process]
+  isolation      tutorial 001: a Thread [py_thread] or a Process [py_process] whose
+                 target sets the global n = 0 (it starts at 100); the parent
+                 reads n after join() (parent_sees: 0, and 100 for a process)
   shared_memory  multiprocessing.shared_memory.SharedMemory holding two rings
                  (64 slots each); a lock-free hand-off: the producer copies the
                  message into a slot and then advances the head counter (8
@@ -28,36 +32,33 @@ the first wrong offset. Each configuration is a one-way stream (bytes_per_s,
 msgs_per_s: from the first message sent to the receiver's report that it
 checked the end message) and a ping-pong (us_per_roundtrip: the partner
 checks each message and sends it back, the initiator checks the echo).
-Sizing: each mode first runs for a fifth of --min-ms to measure this
-interpreter's rate (the calibration, also a warm-up), then sends as many
-messages as fill --min-ms at that rate. Pinning (--pins): the initiator
-binds itself to the first PU, its partner thread or process to the second
-(os.sched_setaffinity; a thread binds itself), the manager's process
-inherits the initiator's.
+Sizing: each mode first runs for a fifth of ipc's --py-min-ms (--param
+py_min_ms) to measure this interpreter's rate (the calibration, also a
+warm-up), then sends as many messages as fill --py-min-ms at that rate.
+Pinning: the initiator binds itself to the point's first PU, its partner
+thread or process to the second (os.sched_setaffinity; a thread binds
+itself; the same PU for same_pu), the manager's process inherits the
+initiator's. The fault flags come as --param fault_corrupt=1 (the sender
+flips one byte of message 5) and --param fault_die=1 (the receiver dies of
+SIGSEGV at message 5).
 
-Exit status: 0 all ok, 2 bad arguments (one line on stderr), 3 rows written
-but some configurations failed. Standard library only; Python 3.8 or later.
+Standard library only; Python 3.8 or later.
 """
 
-import argparse
-import csv
 import multiprocessing
 import multiprocessing.shared_memory
 import os
 import queue
 import random
-import re
 import signal
 import struct
 import sys
-import tempfile
 import threading
 import time
 
-COLUMNS = [
-    "experiment", "executor", "workload", "workers", "tasks", "pin", "rep",
-    "metric", "value", "unit", "status", "detail",
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cb_py  # noqa: E402
+
 MECHS = {
     "queue": "py_thread",
     "mp_queue": "py_process",
@@ -162,9 +163,10 @@ class Channel:
     (the partner's), close()."""
 
 
-def run_modes(ch, pat, min_s, corrupt):
-    """Calibration, then the timed stream and ping-pong. Returns
-    (bytes_per_s, msgs_per_s, us_per_roundtrip, detail or '')."""
+def run_modes(ch, pat, min_s, corrupt, least=4):
+    """Calibration, then the timed stream and ping-pong, each of at least
+    `least` messages. Returns (bytes_per_s, msgs_per_s, us_per_roundtrip,
+    detail or '')."""
     bad = []
 
     def note(what, rep):
@@ -208,10 +210,10 @@ def run_modes(ch, pat, min_s, corrupt):
 
     # Calibration: a fifth of the time, then the count that fills it.
     k, t = stream(secs=min_s / 5)
-    k, t = stream(n_msgs=max(4, int(k / max(t, 1e-6) * min_s)))
+    k, t = stream(n_msgs=max(least, int(k / max(t, 1e-6) * min_s)))
     bw, rate = k * pat.n / t, k / t
     k, t = pingpong(secs=min_s / 5)
-    k, t = pingpong(n_msgs=max(4, int(k / max(t, 1e-6) * min_s)))
+    k, t = pingpong(n_msgs=max(least, int(k / max(t, 1e-6) * min_s)))
     return bw, rate, t / k * 1e6, bad[0] if bad else ""
 
 
@@ -496,137 +498,107 @@ def make_channel(mech, ctx, pat, pus, fault_die, manager):
     return ProcessChannel(ctx, pat, pus, fault_die, ends, manager)
 
 
-# ---- the run ----
+# ---- the run: the shared driver's protocol (cb_py.py) ----
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write("%s: %s\n" % (self.prog, message.replace("\n", " ")))
-        sys.exit(2)
+METRICS = [("bytes_per_s", "B/s"), ("msgs_per_s", "1/s"), ("us_per_roundtrip", "us")]
 
-
-def sizes_arg(s):
-    out = []
-    for x in s.split(","):
-        if not re.fullmatch(r"[0-9]+", x) or not 8 <= int(x) <= 16 << 20:
-            raise argparse.ArgumentTypeError("bad size '%s': expected 8 to 16777216" % x)
-        out.append(int(x))
-    return out
+# The managers of manager_list's points, one per initiator PU (forked there,
+# on its first point), shut down when the run ends.
+MANAGERS = {}
 
 
-def mechs_arg(s):
-    for m in s.split(","):
-        if m not in MECHS:
-            raise argparse.ArgumentTypeError("unknown mechanism '%s' (allowed: %s)" % (
-                m, ", ".join(MECHS)))
-    return s.split(",")
+def manager_on(ctx, pu):
+    if pu not in MANAGERS:
+        MANAGERS[pu] = ctx.Manager()
+    return MANAGERS[pu]
 
 
-def pins_arg(s):
-    """NAME:PU:PU or none, comma separated."""
-    out = []
-    for p in s.split(","):
-        if p == "none":
-            out.append(("none", (None, None)))
-            continue
-        m = re.fullmatch(r"([a-z_]+):([0-9]+):([0-9]+)", p)
-        if not m:
-            raise argparse.ArgumentTypeError("bad pin '%s': expected NAME:PU:PU or none" % p)
-        out.append((m.group(1), (int(m.group(2)), int(m.group(3)))))
-    return out
+# 001's isolation: the global the child sets to 0.
+n = 100
 
 
-def parse_args(argv):
-    p = Parser(prog="python_ipc.py", description="CPython rows for the ipc experiment.")
-    p.add_argument("--experiment", default="ipc")
-    p.add_argument("--mechs", type=mechs_arg, default=list(MECHS),
-                   help="comma list of: " + ", ".join(MECHS))
-    p.add_argument("--msg-bytes", type=sizes_arg, default=[64, 4096, 65536, 1048576])
-    p.add_argument("--min-ms", type=float, default=60,
-                   help="each mode's measured run, after its calibration (default 60)")
-    p.add_argument("--pins", type=pins_arg, default=[("none", (None, None))],
-                   help="comma list of NAME:PU:PU (the pin column, the two PUs) or none")
-    p.add_argument("--rep", type=int, default=0)
-    p.add_argument("--fault-corrupt", action="store_true")
-    p.add_argument("--fault-receiver-dies", action="store_true")
-    p.add_argument("--out", default=None, help="raw CSV to write (atomically); default stdout")
-    a = p.parse_args(argv)
-    if not a.min_ms > 0:
-        p.error("--min-ms: bad value '%g': expected more than 0" % a.min_ms)
-    return a
+def _set_zero():
+    global n
+    n = 0
 
 
-def fmt(v):
-    return "" if v is None else repr(v)
+def isolation(run, pt):
+    """Tutorial 001: a threading.Thread or a multiprocessing.Process (its
+    default start method) whose target sets the global n = 0; the parent
+    reads n after join(): 0 after a thread, 100 after a process."""
+    global n
+    n = 100
+    proc = pt.executor == "py_process"
+    if not proc and pt.executor != "py_thread":
+        raise cb_py.Failed("no CPython run for %s on isolation" % pt.executor)
+    u = multiprocessing.Process(target=_set_zero) if proc else threading.Thread(target=_set_zero)
+    u.start()
+    u.join()
+    if proc and u.exitcode != 0:
+        raise cb_py.Failed("the child process exited with %s" % u.exitcode)
+    seen = n
+    want = 100 if proc else 0
+    if seen != want:
+        run.row(pt, "parent_sees", float(seen), "count", "error",
+                "the child process's n = 0 showed in the parent (n = %d)" % seen if proc else
+                "the thread's n = 0 did not show in the parent (n = %d)" % seen)
+    else:
+        run.row(pt, "parent_sees", float(seen), "count")
 
 
-def write_csv(rows, out):
-    if out is None:
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(COLUMNS)
-        w.writerows(rows)
-        return
-    d = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(out) + ".", dir=d)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(COLUMNS)
-            w.writerows(rows)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def run(a):
+def measure(run, pt):
+    mech = pt.workload
+    if mech == "isolation":
+        return isolation(run, pt)
+    if MECHS.get(mech) != pt.executor:
+        raise cb_py.Failed("no CPython run for %s on %s" % (pt.executor, mech))
+    n = pt.tasks
+    if not 8 <= n <= 16 << 20:
+        raise cb_py.Failed("message size %d: expected 8 to 16777216 bytes" % n)
+    min_s = run.param("py_min_ms", float) / 1e3
+    if not min_s > 0:
+        raise cb_py.Failed("--py-min-ms: expected more than 0")
+    corrupt = run.param("fault_corrupt", int, 0)
+    fault_die = run.param("fault_die", int, 0)
+    pus = (pt.pu(0), pt.pu(1))
     ctx = multiprocessing.get_context("fork")
-    rows, failed = [], False
-    home = os.sched_getaffinity(0)
-    for pin, pus in a.pins:
-        bind(pus[0])
-        # The manager's process is forked now, on the initiator's PU.
-        manager = ctx.Manager() if "manager_list" in a.mechs else None
-        try:
-            for mech in a.mechs:
-                for n in a.msg_bytes:
-                    pat = Pattern(n)
-                    vals, status, detail = (None, None, None), "ok", ""
-                    ch = None
-                    try:
-                        ch = make_channel(mech, ctx, pat, pus, a.fault_receiver_dies, manager)
-                        bw, rate, rt, bad = run_modes(ch, pat, a.min_ms / 1e3, a.fault_corrupt)
-                        vals = (bw, rate, rt)
-                        if bad:
-                            status, detail = "error", bad
-                    except Broken as e:
-                        status, detail = e.status, e.detail
-                    except Exception as e:  # the reference's own failure: keep the row
-                        status, detail = "error", "%s: %s" % (type(e).__name__, e)
-                    finally:
-                        if ch is not None:
-                            try:
-                                ch.close()
-                            except Exception:
-                                pass
-                    failed = failed or status != "ok"
-                    sys.stderr.write("%-10s %-14s %8d %-9s %s\n" % (
-                        MECHS[mech], mech, n, pin,
-                        "%.4g B/s, %.4g us/rt" % (vals[0], vals[2]) if status == "ok"
-                        else status + " " + detail))
-                    for metric, unit, v in zip(("bytes_per_s", "msgs_per_s", "us_per_roundtrip"),
-                                               ("B/s", "1/s", "us"), vals):
-                        rows.append([a.experiment, MECHS[mech], mech, 2, n, pin, a.rep, metric,
-                                     fmt(v if status == "ok" else None), unit, status, detail])
-        finally:
-            if manager is not None:
-                manager.shutdown()
-            os.sched_setaffinity(0, home)
-    write_csv(rows, a.out)
-    return 3 if failed else 0
+    bind(pus[0])
+    manager = manager_on(ctx, pus[0]) if mech == "manager_list" else None
+    pat = Pattern(n)
+    vals, status, detail = (None, None, None), "ok", ""
+    ch = None
+    try:
+        ch = make_channel(mech, ctx, pat, pus, fault_die, manager)
+        # A fault test reaches message FAULT_MSG even when a busy machine
+        # slowed the calibration to a message or two.
+        least = FAULT_MSG + 2 if corrupt or fault_die else 4
+        bw, rate, rt, bad = run_modes(ch, pat, min_s, corrupt, least)
+        vals = (bw, rate, rt)
+        if bad:
+            status, detail = "error", bad
+    except Broken as e:
+        status, detail = e.status, e.detail
+    finally:
+        if ch is not None:
+            try:
+                ch.close()
+            except Exception:
+                pass
+    for (metric, unit), v in zip(METRICS, vals):
+        run.row(pt, metric, v if status == "ok" else None, unit, status, detail)
+
+
+def metrics(pt):
+    return [("parent_sees", "count")] if pt.workload == "isolation" else METRICS
+
+
+def main():
+    try:
+        return cb_py.run_main(measure, metrics)
+    finally:
+        for m in MANAGERS.values():
+            m.shutdown()
 
 
 if __name__ == "__main__":
-    sys.exit(run(parse_args(sys.argv[1:])))
+    sys.exit(main())
