@@ -148,7 +148,7 @@ static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
              "the trials at this machine's start costs, --min-ms per start-cost row; %d "
              "repetition(s), %d warm-up",
              reps, warmup);
-    return rep_c_s * (reps + warmup) + (rep_py_s > 0 ? rep_py_s + 0.3 : 0) * reps;
+    return rep_c_s * (reps + warmup) + (rep_py_s > 0 ? rep_py_s + 0.3 : 0) * (reps < 3 ? reps : 3);
 }
 
 /* 001's print order, on the bare start of a thread or a process, unpinned
@@ -418,7 +418,10 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
     }
 }
 
-static const cb_python_def_t python = {.script = "scripts/python_spawn.py"};
+/* In the first 3 repetitions: a CPython run is 2.5 s here (a fresh
+ * interpreter per spawn-method start, 142 ms each), and in all 5 --quick
+ * came to 28 s of its 30. */
+static const cb_python_def_t python = {.script = "scripts/python_spawn.py", .reps = 3};
 
 /* Tutorial 001's "who starts faster" (a thread's hello before the main
  * line, a process's after), with the start costs beside it: the tutorials
