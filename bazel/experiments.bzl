@@ -19,7 +19,10 @@ load("//bazel:copts.bzl", "CB_COPTS")
 CB_EXPERIMENTS = [
     {
         "name": "cpu_vs_io",
-        "data": ["//scripts:python_reference.py"],
+        "data": [
+            "//scripts:cb_py.py",
+            "//scripts:python_reference.py",
+        ],
         "plot": ("1600", "1100"),
         "gate": "--quick --no-python --reps 10",
         "gate_metrics": "speedup,efficiency",

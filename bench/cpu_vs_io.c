@@ -2,20 +2,26 @@
  * counting loop and the same IO-bound sleep run on every executor, in C,
  * with the emulated interpreter lock (+gil), and in CPython itself (py_*),
  * so the reader sees what the operating system costs and what CPython's
- * lock adds. */
+ * lock adds. The CPython rows go through the shared driver
+ * (lib/core/python.c) to scripts/python_reference.py: its calibration, once
+ * a run, sizes the Python cpu task to the C task's time here
+ * (python_cpu_iters in meta), then every repetition measures each py_*
+ * point once. */
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/core/experiment.h"
+#include "lib/core/helper.h"
+#include "lib/core/python.h"
 #include "lib/exp/matrix.h"
-#include "lib/exp/pyref.h"
 
 typedef struct params {
     long cpu_iters, file_kib;
     double io_ms, io_jitter, io_fraction;
-    int no_python;
 } params_t;
 
 static const cb_flag_t flags[] = {
@@ -29,34 +35,47 @@ static const cb_flag_t flags[] = {
                    "mixed: share of each task spent waiting (default 0.5)"),
     CB_FLAG_LONG(params_t, file_kib, "file-kib", "KIB", 1, 1048576, 1024, 1024,
                  "io_file: KiB written, fsynced and read per task (default 1024)"),
-    CB_FLAG_BOOL(params_t, no_python, "no-python", "leave out the CPython reference rows"),
 };
+
+static const cb_metric_def_t py_metrics[] = {{"wall_s", "s"}};
 
 static const char *const default_workloads[] = {"cpu", "io", NULL};
 
+/* Tasks per configuration, C and CPython: --tasks, or the allowed cores
+ * (at least 4). */
+static long ntasks;
+static int meta_done;
+
 static int prepare(cb_exp_t *x)
 {
-    const params_t *p = x->params;
-    static cb_pyref_t py;
     long cores = cb_topo_allowed_cores(x->topo);
-    py = (cb_pyref_t){
-        .experiment = "cpu_vs_io",
-        .tasks = x->opts.tasks ? x->opts.tasks : (cores > 4 ? cores : 4),
-        .workers = x->workers[0],
-        .io_ms = p->io_ms,
-        .io_jitter = p->io_jitter,
-        .timeout_s = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s,
-    };
-    x->user = &py;
-    /* Replaced once the reference is sized (a later key wins). */
+    ntasks = x->opts.tasks ? x->opts.tasks : (cores > 4 ? cores : 4);
+    meta_done = 0;
+    /* Replaced by the calibration's figure (a later key wins). */
     cb_exp_meta(x, "python_cpu_iters", "0");
     return -1;
 }
 
-/* --tutorial's estimate, gathered as the points are built: the C
- * configurations' cpu work in task-lengths run one after another, and
- * their expected sleeping time. */
-static double est_c_cpu, est_py_cpu, est_io_s;
+/* The calibration's C figures (cpu_task_s: one C cpu task's time here, 0
+ * under --tutorial: the Python task counts cpu_iters as the tutorials'),
+ * and io_ms, io_jitter as the C side has them (meta's %g may round). */
+static int py_calibrate(cb_exp_t *x)
+{
+    const params_t *p = x->params;
+    const cb_wl_params_t wp = {.tasks = 1, .cpu_iters = (uint64_t)p->cpu_iters};
+    double secs =
+        cb_exp_tutorial(x) ? 0 : (double)cb_workload_task_ns(cb_workload_find("cpu"), &wp) / 1e9;
+    if (cb_python_param(x, "cpu_task_s", "%.17g", secs) < 0 ||
+        cb_python_param(x, "io_ms", "%.17g", p->io_ms) < 0 ||
+        cb_python_param(x, "io_jitter", "%.17g", p->io_jitter) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* --tutorial's estimate, gathered as the points are built: the C and the
+ * CPython configurations' cpu work in task-lengths run one after another,
+ * and their expected sleeping time. */
+static double est_c_cpu, est_py_cpu, est_io_s, est_py_io_s;
 
 /* The expected time of T sleeps drawn in [ms (1 - j), ms (1 + j)], c at
  * once: rounds of c, each as long as the longest of its draws. */
@@ -92,29 +111,40 @@ static void estimate_point(cb_exp_t *x, const char *e, const char *wl, long task
         *(strncmp(e, "py_", 3) == 0 ? &est_py_cpu : &est_c_cpu) +=
             (double)((tasks + c_cpu - 1) / c_cpu);
     else if (strcmp(wl, "io") == 0)
-        est_io_s += io_expected_s(p, tasks, c_io);
+        *(strncmp(e, "py_", 3) == 0 ? &est_py_io_s : &est_io_s) += io_expected_s(p, tasks, c_io);
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
-    cb_pyref_t *py = x->user;
-    if (cb_pyref_is_py(pt->executor)) {
-        /* One script run per repetition covers every py_* point. */
-        if (!p->no_python &&
-            (strcmp(pt->workload, "cpu") == 0 || strcmp(pt->workload, "io") == 0)) {
-            cb_pyref_select(py->execs, sizeof(py->execs), pt->executor);
-            cb_pyref_select(py->wls, sizeof(py->wls), pt->workload);
-            if (cb_exp_tutorial(x) && pt->wi == 0)
-                estimate_point(x, pt->executor, pt->workload, py->tasks, py->workers);
-        }
-        return CB_BUILD_SKIP;
+    if (!meta_done) {
+        /* The key of the flag it was before the shared driver's --no-python,
+         * after the flags' keys. */
+        meta_done = 1;
+        cb_exp_meta(x, "no_python", "%d", cb_exp_no_python(x));
+    }
+    if (strncmp(pt->executor, "py_", 3) == 0) {
+        /* cpu and io, at the first worker count, unpinned (the script's
+         * rows: W, 1 for py_serial). */
+        if (cb_exp_no_python(x) || pt->wi > 0 ||
+            (strcmp(pt->workload, "cpu") != 0 && strcmp(pt->workload, "io") != 0))
+            return CB_BUILD_SKIP;
+        long workers = strcmp(pt->executor, "py_serial") == 0 ? 1 : pt->workers;
+        if (cb_exp_tutorial(x))
+            estimate_point(x, pt->executor, pt->workload, ntasks, pt->workers);
+        *cfg = (cb_config_t){
+            .key = {NULL, pt->executor, pt->workload, workers, ntasks, "none"},
+            .metrics = py_metrics,
+            .nmetrics = 1,
+            .python = 1,
+        };
+        return CB_BUILD_ADD;
     }
     int serial = strcmp(pt->executor, "serial") == 0;
     if (serial && pt->wi > 0)
         return CB_BUILD_SKIP; /* one serial row per workload: the speedup reference */
     const cb_wl_params_t wp = {
-        .tasks = (size_t)py->tasks,
+        .tasks = (size_t)ntasks,
         .cpu_iters = (uint64_t)p->cpu_iters,
         .io_ns = (uint64_t)(p->io_ms * 1e6),
         .io_jitter = p->io_jitter,
@@ -124,7 +154,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     };
     int rc = cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
     if (rc == CB_BUILD_ADD && cb_exp_tutorial(x))
-        estimate_point(x, pt->executor, pt->workload, py->tasks, serial ? 1 : pt->workers);
+        estimate_point(x, pt->executor, pt->workload, ntasks, serial ? 1 : pt->workers);
     return rc;
 }
 
@@ -133,50 +163,31 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
 {
     const params_t *p = x->params;
-    cb_pyref_t *py = x->user;
     uint64_t it = cb_workload_cpu_calibrate(20);
     double c_ns = it ? 20e6 / (double)it : NAN;
-    /* CPython's rate: the script's own calibration of 0.2 s. */
+    /* CPython's rate: the script's own calibration of 0.2 s (its standalone
+     * --calibrate SECONDS). */
     double py_ns = NAN;
-    if (py->execs[0]) {
-        cb_pyref_prepare(py, x->argv0, 0.2);
-        if (py->py_iters)
-            py_ns = 0.2e9 / (double)py->py_iters;
-        cb_pyref_free(py);
-        py->why = NULL;
-        py->py_iters = 0;
+    const char *why;
+    const char *python = cb_python_points(x) ? cb_exp_python(x, &why) : NULL;
+    char *script = python ? cb_runner_find_data(x->argv0, "scripts/python_reference.py") : NULL;
+    if (script) {
+        char *argv[] = {(char *)python, script, "--calibrate", "0.2", NULL}, out[64] = "";
+        unsigned long long n = 0;
+        if (cb_helper_run(argv, out, sizeof(out), "/dev/null", 60) == 0 &&
+            (n = strtoull(out, NULL, 10)) > 0)
+            py_ns = 0.2e9 / (double)n;
     }
+    free(script);
     int warmup, reps = cb_exp_reps(x, &warmup);
     snprintf(how, len,
              "C %.2f ns and CPython %.1f ns an increment here, %ld increments a task, the "
-             "expected sleeps; %d repetition(s), %d warm-up",
+             "expected sleeps; %d repetition(s), %d warm-up (of the C configurations only)",
              c_ns, py_ns, p->cpu_iters, reps, warmup);
-    double once = est_c_cpu * (double)p->cpu_iters * c_ns / 1e9 +
-                  est_py_cpu * (double)p->cpu_iters * (isnan(py_ns) ? 0 : py_ns) / 1e9 + est_io_s;
-    return once * (reps + warmup);
-}
-
-static int per_rep(cb_exp_t *x, int rep, cb_results_t *r)
-{
-    cb_pyref_t *py = x->user;
-    if (!py->execs[0] || !py->wls[0])
-        return 0;
-    if (!py->python && !py->why) {
-        /* Sized once, before the first repetition: a Python cpu task as
-         * long as a C one here. */
-        const cb_wl_params_t wp = {.tasks = 1,
-                                   .cpu_iters = (uint64_t)((params_t *)x->params)->cpu_iters};
-        if (cb_exp_tutorial(x)) {
-            /* The tutorials' own loop: as many increments as the C task. */
-            cb_pyref_prepare(py, x->argv0, 0);
-            py->py_iters = (uint64_t)((params_t *)x->params)->cpu_iters;
-        } else {
-            cb_pyref_prepare(py, x->argv0,
-                             (double)cb_workload_task_ns(cb_workload_find("cpu"), &wp) / 1e9);
-        }
-        cb_exp_meta(x, "python_cpu_iters", "%llu", (unsigned long long)py->py_iters);
-    }
-    return cb_pyref_rep(py, rep, r);
+    double c_once = est_c_cpu * (double)p->cpu_iters * c_ns / 1e9 + est_io_s;
+    double py_once =
+        est_py_cpu * (double)p->cpu_iters * (isnan(py_ns) ? 0 : py_ns) / 1e9 + est_py_io_s;
+    return c_once * (reps + warmup) + py_once * reps;
 }
 
 /* The tutorials' claim: a is faster than b on wl (their a: seed_a s, b:
@@ -216,18 +227,15 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                  "different random.randint(1, 3) draws: bench:sleeps splits it)\n");
 }
 
-static void finish(cb_exp_t *x)
-{
-    if (x->user)
-        cb_pyref_free(x->user);
-}
-
 /* Tutorial 003's E1 and E2: 4 tasks of 100,000,000 increments, in C and
  * (the same count) in CPython; 4 sleeps of 1 to 3 s; one repetition after a
  * warm-up. */
 static const char *const tutorial[] = {"--cpu-iters", "100000000", "--tasks",     "4",
                                        "--io-ms",     "2000",      "--io-jitter", "0.5",
                                        "--reps",      "1",         NULL};
+
+static const cb_python_def_t python = {.script = "scripts/python_reference.py",
+                                       .calibrate = py_calibrate};
 
 static const cb_experiment_def_t cpu_vs_io = {
     .name = "cpu_vs_io",
@@ -242,9 +250,8 @@ static const cb_experiment_def_t cpu_vs_io = {
     .derive_speedup = 1,
     .prepare = prepare,
     .build = build,
-    .per_rep = per_rep,
     .verdict = verdict,
-    .finish = finish,
+    .python = &python,
     .tutorial = tutorial,
     .tutorial_estimate = tutorial_estimate,
 };

@@ -16,19 +16,25 @@ mkdir -p "$T/fake"
 marker="cb_pyref_fault_$$"
 cat >"$T/fake/python3" <<EOF2
 #!/usr/bin/env bash
-# A misbehaving python3: \$CB_FAKE_MODE says how.
+# A misbehaving python3: \$CB_FAKE_MODE says how. It answers the shared
+# driver's --probe (so that it is the interpreter chosen); the calibration
+# (--calibrate) prints python_cpu_iters=N.
 calib=0; out=""
 while [ \$# -gt 0 ]; do
-  case "\$1" in --calibrate) calib=1 ;; --out) out="\$2"; shift ;; esac
+  case "\$1" in
+    --probe) printf '3.11.2\\t\\n'; exit 0 ;;
+    --calibrate) calib=1 ;;
+    --out) out="\$2"; shift ;;
+  esac
   shift
 done
 case "\$CB_FAKE_MODE" in
   hang_calibrate) [ \$calib = 1 ] && exec -a $marker sleep 300 ;;
-  hang_run) [ \$calib = 1 ] && { echo 1000; exit 0; }; exec -a $marker sleep 300 ;;
-  crash) [ \$calib = 1 ] && { echo 1000; exit 0; }; kill -SEGV \$\$ ;;
-  fail) [ \$calib = 1 ] && { echo 1000; exit 0; }; echo "Traceback: boom" >&2; exit 1 ;;
-  garbage) [ \$calib = 1 ] && { echo 1000; exit 0; }; printf 'not,a\\ncsv' >"\$out"; exit 0 ;;
-  orphan) [ \$calib = 1 ] && { (exec -a $marker sleep 300) & echo 1000; exit 0; } ;;
+  hang_run) [ \$calib = 1 ] && { echo python_cpu_iters=1000; exit 0; }; exec -a $marker sleep 300 ;;
+  crash) [ \$calib = 1 ] && { echo python_cpu_iters=1000; exit 0; }; kill -SEGV \$\$ ;;
+  fail) [ \$calib = 1 ] && { echo python_cpu_iters=1000; exit 0; }; echo "Traceback: boom" >&2; exit 1 ;;
+  garbage) [ \$calib = 1 ] && { echo python_cpu_iters=1000; exit 0; }; printf 'not,a\\ncsv' >"\$out"; exit 0 ;;
+  orphan) [ \$calib = 1 ] && { (exec -a $marker sleep 300) & echo python_cpu_iters=1000; exit 0; } ;;
   closed) exec >&- ; exec -a $marker sleep 300 ;;
 esac
 exit 1

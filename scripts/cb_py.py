@@ -23,6 +23,14 @@ The protocol, from the C side:
       Exit 0: all rows ok; 3: rows written, some failed (they say why); 2: bad
       arguments (one line on stderr).
 
+  python3 scripts/python_E.py --calibrate --experiment E [--quick]
+          [--timeout S] [--param KEY=VALUE ...] --point ...
+      only for a declaration with a calibrate hook (cb_python_def_t), once a
+      run before its first repetition: prints KEY=VALUE lines (the figures
+      that size the points here: python_cpu_iters=178991), exit 0; the
+      harness records them in meta and gives them to every repetition as
+      --param KEY=VALUE. A failure: one line on stderr, exit 1.
+
 A point that cannot run here (a module missing, say) gets rows with status
 skipped and the reason; one that fails gets error and the reason; the run
 goes on with the next point.
@@ -137,6 +145,7 @@ def probe(optional):
 def parse(argv):
     p = argparse.ArgumentParser(add_help=True)
     p.add_argument("--probe", action="store_true")
+    p.add_argument("--calibrate", action="store_true")
     p.add_argument("--experiment", default="")
     p.add_argument("--rep", type=int, default=0)
     p.add_argument("--out", default=None)
@@ -147,15 +156,19 @@ def parse(argv):
     return p.parse_args(argv)
 
 
-def run_main(measure, metrics, optional=(), argv=None):
+def run_main(measure, metrics, optional=(), argv=None, calibrate=None):
     """The script's main: measure(run, pt) adds the point's rows (run.row);
     metrics(pt) is [(metric, unit), ...] for the rows of a point that raised
-    Skip or Failed or any other exception. Returns the exit status."""
+    Skip or Failed or any other exception; calibrate(run, points), for
+    --calibrate, returns {key: value} (printed as KEY=VALUE lines). Returns
+    the exit status."""
     try:
         a = parse(sys.argv[1:] if argv is None else argv)
         if a.probe:
             return probe(optional)
-        if not a.experiment or not a.out:
+        if a.calibrate and calibrate is None:
+            raise ValueError("--calibrate: this script has no calibration")
+        if not a.experiment or (not a.out and not a.calibrate):
             raise ValueError("--experiment and --out are required (or --probe)")
         params = {}
         for kv in a.param:
@@ -168,6 +181,17 @@ def run_main(measure, metrics, optional=(), argv=None):
         print(os.path.basename(sys.argv[0]) + ": " + str(e), file=sys.stderr)
         return 2
     run = Run(a, params)
+    if a.calibrate:
+        try:
+            figures = calibrate(run, points)
+        except Exception as e:
+            msg = str(e) if isinstance(e, Failed) else "%s: %s" % (type(e).__name__, e)
+            print("%s --calibrate: %s" % (os.path.basename(sys.argv[0]), msg.replace("\n", " ")),
+                  file=sys.stderr)
+            return 1
+        for k, v in figures.items():
+            print("%s=%s" % (k, v))
+        return 0
     home = os.sched_getaffinity(0)
     for pt in points:
         n0 = len(run.rows)

@@ -42,6 +42,16 @@ The CSV is written atomically (a temp file beside it, then os.replace).
 Exit status: 0 all ok, 2 bad arguments (one line on stderr), 3 rows written
 but some configurations failed, 130 interrupted (completed rows written).
 
+Two command lines. The harness's (bench/cpu_vs_io.c, through the shared
+driver lib/core/python.c) is cb_py.py's protocol, chosen by --probe or
+--point: --calibrate prints python_cpu_iters=N, the increments of a Python
+cpu task as long as the C task here (--param cpu_task_s; 0: --param
+cpu_iters as it is, the tutorials' count), and each --point
+EXECUTOR/WORKLOAD/W/T/none/- is measured once with it, the sleeps from
+--param io_ms, io_jitter (seed 1), into one wall_s row. The standalone one
+below (--tasks, --executors, ...) runs whole repetitions itself; bench:work
+drives it for --py-task.
+
 Standard library only; Python 3.7 or later.
 """
 
@@ -573,7 +583,46 @@ def run(a):
     return 3 if failed else 0
 
 
+# ---- the harness's protocol (cb_py.py) ----
+
+def protocol_calibrate(run, points):
+    """python_cpu_iters: as many increments as take one C cpu task here."""
+    secs = run.param("cpu_task_s")
+    if secs <= 0:  # --tutorial: the tutorials' own count, as the C task's
+        return {"python_cpu_iters": run.param("cpu_iters", int)}
+    return {"python_cpu_iters": calibrate(secs)}
+
+
+def protocol_measure(run, pt):
+    if pt.executor not in RUNNERS or pt.workload not in ("cpu", "io"):
+        raise cb_py.Failed("no CPython run for %s on %s" % (pt.executor, pt.workload))
+    if pt.tasks < 1 or pt.tasks > MAX_TASKS:
+        raise cb_py.Failed("tasks %d out of range (1 to %d)" % (pt.tasks, MAX_TASKS))
+    io_ms, jitter = run.param("io_ms"), run.param("io_jitter")
+    specs = [(pt.workload, i, run.param("python_cpu_iters", int), io_ns_of(io_ms), jitter, 1)
+             for i in range(pt.tasks)]
+    value, status, detail = None, "ok", ""
+    try:
+        value = RUNNERS[pt.executor](specs, pt.workers)
+    except TaskError as e:
+        status, detail = e.status, e.detail
+    sys.stderr.write("%-50s %s\n" % (
+        "%s %s workers=%d rep %d" % (pt.executor, pt.workload, pt.workers, run.args.rep),
+        "%.6f s" % value if value is not None else status + " " + detail))
+    run.row(pt, "wall_s", value if status == "ok" else None, "s", status, detail)
+
+
+def protocol_metrics(pt):
+    return [("wall_s", "s")]
+
+
 def main(argv):
+    if "--probe" in argv or "--point" in argv:
+        global cb_py
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import cb_py  # the standalone command line does without it
+        return cb_py.run_main(protocol_measure, protocol_metrics, argv=argv,
+                              calibrate=protocol_calibrate)
     a = parse_args(argv)
     if a.py_task is not None:
         try:

@@ -2,8 +2,9 @@
 # Tests scripts/python_reference.py at tiny sizes: the CSV it writes (header
 # from lib/core/results.h's CB_RAW_COLUMNS, one row per configuration and
 # repetition, every field), the io sleeps it shares with lib/wl/wl_io.c, --show-
-# sleeps, --calibrate, failed tasks (rows kept, exit 3), and bad arguments
-# (exit 2, one line).
+# sleeps, --calibrate, failed tasks (rows kept, exit 3), bad arguments
+# (exit 2, one line), and the harness's protocol (--probe, --calibrate,
+# --point: cb_py.py).
 #
 # Without python3 on PATH the test passes and records why: a "SKIPPED:" line
 # in the log and a JUnit <skipped> in $XML_OUTPUT_FILE (Bazel keeps it as
@@ -164,6 +165,35 @@ want+="py_serial io [] error;py_process io [] error;py_thread_pool io [] error;"
 [[ "$got" == "$want" ]] || fail "failing run rows: '$got'"
 grep -q '^cpu_vs_io,py_process,cpu,2,2,none,0,wall_s,,s,crashed,task 1: SIGSEGV$' "$T/fail.csv" ||
     fail "no SIGSEGV detail: $(cat "$T/fail.csv")"
+
+# --- the harness's protocol (cb_py.py, as lib/core/python.c speaks it) ---
+probe=$("$PY" "$SCRIPT" --probe)
+[[ "$probe" =~ ^3\.[0-9]+\.[0-9]+$'\t'$ ]] || fail "--probe: '$probe'"
+pp=(--experiment cpu_vs_io --timeout 60 --param cpu_iters=300 --param io_ms=5 --param io_jitter=0.5)
+# The calibration: the increments of a C task's time here; under --tutorial
+# (cpu_task_s=0) the C task's own count.
+cal=$("$PY" "$SCRIPT" --calibrate "${pp[@]}" --param cpu_task_s=0.01 --point py_serial/cpu/1/2/none/-)
+[[ "$cal" =~ ^python_cpu_iters=[1-9][0-9]*$ ]] || fail "protocol --calibrate: '$cal'"
+cal=$("$PY" "$SCRIPT" --calibrate "${pp[@]}" --param cpu_task_s=0 --point py_serial/cpu/1/2/none/-)
+[[ "$cal" == python_cpu_iters=300 ]] || fail "protocol --calibrate, tutorial: '$cal'"
+# Each point once, its wall_s row; one that is not cpu_vs_io's is an error
+# row saying so (exit 3).
+"$PY" "$SCRIPT" "${pp[@]}" --param python_cpu_iters=300 --rep 4 --out "$T/proto.csv" \
+    --point py_serial/cpu/1/2/none/- --point py_process_pool/io/2/2/none/- \
+    --point py_asyncio/io/2/2/none/- --point py_thread/mixed/2/2/none/- 2>"$T/proto.err"
+rc=$?
+[[ $rc -eq 3 ]] || fail "protocol run: exit status $rc, want 3: $(cat "$T/proto.err")"
+[[ "$(head -n 1 "$T/proto.csv")" == "$want_header" ]] || fail "protocol header: '$(head -n 1 "$T/proto.csv")'"
+got=$(awk -F, 'NR > 1 { print $2 " " $3 " " $4 " " $5 " " $6 " " $7 " " $8 " " $11 " " ($9 > 0) }' "$T/proto.csv" | tr '\n' ';')
+want="py_serial cpu 1 2 none 4 wall_s ok 1;py_process_pool io 2 2 none 4 wall_s ok 1;"
+want+="py_asyncio io 2 2 none 4 wall_s ok 1;py_thread mixed 2 2 none 4 wall_s error 0;"
+[[ "$got" == "$want" ]] || fail "protocol rows: '$got'"
+grep -q ',error,no CPython run for py_thread on mixed$' "$T/proto.csv" || fail "protocol error row: $(cat "$T/proto.csv")"
+# The io sleeps as the standalone run's (and the C side's): 5 ms +- 50%, seed 1.
+io=$(awk -F, '$2 == "py_process_pool" { print $9 }' "$T/proto.csv")
+read -r s0 s1 < <("$PY" "$SCRIPT" --show-sleeps --tasks 2 --io-ms 5 --io-jitter 0.5 --seed 1 | tr '\n' ' ')
+awk -v v="$io" -v s0="$s0" -v s1="$s1" 'BEGIN { exit !(v + 0 >= (s0 > s1 ? s0 : s1) / 1e9) }' ||
+    fail "protocol io wall $io below the longest sleep"
 
 # --- bad arguments: exit 2, one line on stderr, nothing written ---
 bad_args=(

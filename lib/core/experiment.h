@@ -158,6 +158,17 @@ typedef struct cb_python_def {
      * in every one), for an experiment whose CPython side would otherwise
      * multiply its run's time (sync's 100 tasks started one by one). */
     int reps;
+    /* Optional: the script's calibration, for a CPython side sized by the
+     * interpreter's own speed. Non-NULL: once a run, before its first
+     * repetition (warm-up included) and only when it has CPython points and
+     * an interpreter, the driver calls it (it may add --param values with
+     * cb_python_param: the C figures the calibration needs; returns 0, or
+     * a negative errno), then runs `script --calibrate` with the
+     * repetition's arguments but --rep and --out. The KEY=VALUE lines the
+     * script prints go to meta and, as --param KEY=VALUE, to every
+     * repetition. A calibration that fails, dies, hangs or prints no such
+     * line: every CPython row error, crashed or timeout with the reason. */
+    int (*calibrate)(cb_exp_t *x);
 } cb_python_def_t;
 
 typedef struct cb_experiment_def {

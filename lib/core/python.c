@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <ctype.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,9 @@ struct cb_python_run {
     cb_status_t why_status; /* and then their status */
     char why_buf[400];
     const char *script_name; /* the script's file name, for reasons */
+    char **extra;            /* "KEY=VALUE": cb_python_param's, then the calibration's */
+    size_t nextra;
+    int calibrated; /* the calibration ran (or was not needed) */
 };
 
 static int set_no_python(void *ctx, const char *arg, char *err, size_t len)
@@ -455,10 +460,12 @@ static int build_args(const cb_exp_t *x, const cb_python_run_t *p, int rep, cons
                       double limit, args_t *a)
 {
     char buf[1024];
-    int rc = push(a, p->python) || push(a, p->script) || push(a, "--experiment") ||
-             push(a, x->def->name) || push(a, "--rep");
+    int rc = push(a, p->python) || push(a, p->script) || (!out && push(a, "--calibrate")) ||
+             push(a, "--experiment") || push(a, x->def->name);
     snprintf(buf, sizeof(buf), "%d", rep);
-    rc = rc || push(a, buf) || push(a, "--out") || push(a, out) || push(a, "--timeout");
+    if (out) /* else the calibration: no repetition, no CSV */
+        rc = rc || push(a, "--rep") || push(a, buf) || push(a, "--out") || push(a, out);
+    rc = rc || push(a, "--timeout");
     snprintf(buf, sizeof(buf), "%g", limit);
     rc = rc || push(a, buf);
     if (x->opts.quick)
@@ -470,14 +477,141 @@ static int build_args(const cb_exp_t *x, const cb_python_run_t *p, int rep, cons
         snprintf(buf, sizeof(buf), "%s=%s", x->def->flags[i].field, v);
         rc = push(a, "--param") || push(a, buf);
     }
+    for (size_t i = 0; i < p->nextra && !rc; i++)
+        rc = push(a, "--param") || push(a, p->extra[i]);
     for (size_t i = 0; i < p->npoints && !rc; i++)
         rc = push(a, "--point") || push(a, p->points[i].spec);
     return rc ? -ENOMEM : 0;
 }
 
+static int add_extra(cb_python_run_t *p, char *kv)
+{
+    char **e = realloc(p->extra, (p->nextra + 1) * sizeof(*e));
+    if (!e) {
+        free(kv);
+        return -ENOMEM;
+    }
+    p->extra = e;
+    p->extra[p->nextra++] = kv;
+    return 0;
+}
+
+int cb_python_param(cb_exp_t *x, const char *key, const char *fmt, ...)
+{
+    cb_python_run_t *p = x->py;
+    if (!p || !key[0] || strchr(key, '='))
+        return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    char *v = NULL;
+    int n = vasprintf(&v, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    char *kv = NULL;
+    n = asprintf(&kv, "%s=%s", key, v);
+    free(v);
+    return n < 0 ? -ENOMEM : add_extra(p, kv);
+}
+
+int cb_python_parse_calibration(const char *out, int (*add)(void *, const char *, const char *),
+                                void *ctx, char *bad, size_t len)
+{
+    int n = 0;
+    for (const char *l = out; *l;) {
+        size_t ll = strcspn(l, "\n");
+        const char *eq = memchr(l, '=', ll);
+        size_t k = 0;
+        while (eq && l + k < eq && (isalnum((unsigned char)l[k]) || l[k] == '_'))
+            k++;
+        if (ll > 0) {
+            if (!eq || k == 0 || l + k != eq) {
+                snprintf(bad, len, "%.*s", (int)ll, l);
+                return -1;
+            }
+            char key[128], val[512];
+            snprintf(key, sizeof(key), "%.*s", (int)k, l);
+            snprintf(val, sizeof(val), "%.*s", (int)(ll - k - 1), eq + 1);
+            if (add(ctx, key, val) < 0)
+                return -2;
+            n++;
+        }
+        l += ll;
+        if (*l == '\n')
+            l++;
+    }
+    return n;
+}
+
+typedef struct calib_ctx {
+    cb_exp_t *x;
+    cb_python_run_t *p;
+} calib_ctx_t;
+
+static int calib_add(void *ctx, const char *key, const char *value)
+{
+    calib_ctx_t *c = ctx;
+    char *kv = NULL;
+    if (cb_exp_meta(c->x, key, "%s", value) < 0 || asprintf(&kv, "%s=%s", key, value) < 0)
+        return -ENOMEM;
+    return add_extra(c->p, kv);
+}
+
+/* The script's calibration, once (see cb_python_def_t.calibrate): its
+ * KEY=VALUE lines into meta and every repetition's --param, or p->why set
+ * with the status its failure gives every CPython row. Returns 0 or
+ * -ENOMEM. */
+static int calibrate(cb_exp_t *x, cb_python_run_t *p)
+{
+    p->calibrated = 1;
+    if (!p->def->python->calibrate || p->npoints == 0 || p->why)
+        return 0;
+    int rc = p->def->python->calibrate(x);
+    if (rc < 0)
+        return rc;
+    char name[160], errpath[64], out[4096] = "", bad[80];
+    snprintf(name, sizeof(name), "%s --calibrate", p->script_name);
+    snprintf(errpath, sizeof(errpath), "/tmp/cb_pycalib_%d.err", (int)getpid());
+    double per = x->opts.timeout_s > 0 ? x->opts.timeout_s : x->run.timeout_s;
+    double limit = per > 0 ? per + 10 : 0; /* one point's limit, plus the interpreter's start */
+    args_t a = {0};
+    if (build_args(x, p, -1, NULL, per, &a) < 0) {
+        free_args(&a);
+        return -ENOMEM;
+    }
+    rc = cb_helper_run(a.v, out, sizeof(out), errpath, limit);
+    free_args(&a);
+    cb_status_t st = cb_python_status(name, rc, limit, errpath, p->why_buf, sizeof(p->why_buf));
+    unlink(errpath);
+    if (st == CB_OK) {
+        calib_ctx_t c = {x, p};
+        int n = cb_python_parse_calibration(out, calib_add, &c, bad, sizeof(bad));
+        if (n == -2)
+            return -ENOMEM;
+        st = CB_ERROR;
+        if (n < 0)
+            snprintf(p->why_buf, sizeof(p->why_buf), "%s printed '%s': expected KEY=VALUE lines",
+                     name, bad);
+        else if (n == 0)
+            snprintf(p->why_buf, sizeof(p->why_buf), "%s printed no KEY=VALUE line", name);
+        else
+            st = CB_OK;
+    }
+    if (st != CB_OK) {
+        p->why = p->why_buf;
+        p->why_status = st;
+    }
+    return 0;
+}
+
 int cb_python_rep(cb_exp_t *x, int rep, cb_results_t *r)
 {
     cb_python_run_t *p = x->py;
+    if (p && !p->calibrated) {
+        int crc = calibrate(x, p);
+        if (crc < 0)
+            return crc;
+    }
     if (!p || rep < 0 || p->npoints == 0 ||
         (p->def->python->reps > 0 && rep >= p->def->python->reps))
         return 0;
@@ -537,5 +671,8 @@ void cb_python_free(cb_python_run_t *p)
     free(p->python);
     free(p->script);
     free(p->points);
+    for (size_t i = 0; i < p->nextra; i++)
+        free(p->extra[i]);
+    free(p->extra);
     free(p);
 }

@@ -38,6 +38,21 @@ int cb_python_rep(cb_exp_t *x, int rep, cb_results_t *r);
 
 void cb_python_free(cb_python_run_t *p);
 
+/* An extra --param KEY=VALUE for the CPython side's calibration and every
+ * repetition, given after the flags' (the script keeps the last value of a
+ * key: a flag's may be restated more precisely than meta's %g). From
+ * prepare or the calibrate hook. Returns 0, -EINVAL (no CPython side, or a
+ * key that is empty or holds '=') or -ENOMEM. */
+int cb_python_param(cb_exp_t *x, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reads a calibration's output: KEY=VALUE lines (blank ones ignored; a
+ * key of letters, digits and '_'), each passed to add(ctx, key, value).
+ * Returns how many, or -1 with the offending line in bad (up to len). For
+ * the driver and its tests. */
+int cb_python_parse_calibration(const char *out, int (*add)(void *, const char *, const char *),
+                                void *ctx, char *bad, size_t len);
+
 /* What a CPython script's cb_helper_run status (rc) means for its rows:
  * CB_OK, or the status (timeout, crashed, error) with the reason in why,
  * naming the script, and for an exit status the last line it wrote to

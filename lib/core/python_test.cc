@@ -76,6 +76,15 @@ int Build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 const cb_python_def_t kPython = {"lib/core/testdata/python_toy.py", "cb_no_such_module", 0};
 const cb_python_def_t kNoScript = {"lib/core/testdata/no_such_script.py", nullptr, 0};
 
+/* The C side's figure for the calibration: --param toy_base=10. */
+int ToyCalibrate(cb_exp_t *x)
+{
+    return cb_python_param(x, "toy_base", "%d", 10);
+}
+
+const cb_python_def_t kCalib = {"lib/core/testdata/python_toy.py", "cb_no_such_module", 0,
+                                ToyCalibrate};
+
 cb_experiment_def_t Def(const cb_python_def_t *py)
 {
     cb_experiment_def_t d{};
@@ -289,6 +298,76 @@ TEST(PythonDriver, ScriptFailuresBecomeRowsWithTheReason)
     EXPECT_NE(r.err.find("python_toy.py wrote 1 rows of points it was not given"),
               std::string::npos)
         << r.err;
+}
+
+int AddLine(void *ctx, const char *key, const char *value)
+{
+    *static_cast<std::string *>(ctx) += std::string(key) + "|" + value + ";";
+    return 0;
+}
+
+TEST(PythonDriver, CalibrationLines)
+{
+    std::string got;
+    char bad[64] = "";
+    EXPECT_EQ(cb_python_parse_calibration("python_cpu_iters=178991\n\nb_2=x=y\nc=", AddLine, &got,
+                                          bad, sizeof(bad)),
+              3);
+    EXPECT_EQ(got, "python_cpu_iters|178991;b_2|x=y;c|;");
+    EXPECT_EQ(cb_python_parse_calibration("", AddLine, &got, bad, sizeof(bad)), 0);
+    EXPECT_EQ(cb_python_parse_calibration("a=1\n178991\n", AddLine, &got, bad, sizeof(bad)), -1);
+    EXPECT_STREQ(bad, "178991");
+    EXPECT_EQ(cb_python_parse_calibration("=1\n", AddLine, &got, bad, sizeof(bad)), -1);
+    EXPECT_EQ(cb_python_parse_calibration("a b=1\n", AddLine, &got, bad, sizeof(bad)), -1);
+    EXPECT_STREQ(bad, "a b=1");
+}
+
+TEST(PythonDriver, CalibrationRunsOnceIntoMetaAndEveryRepetition)
+{
+    std::string log = testing::TempDir() + "/calib.log";
+    unlink(log.c_str());
+    setenv("TOY_CALIB_LOG", log.c_str(), 1);
+    /* Two repetitions after a warm-up: one calibration, given the C side's
+     * --param and the points; its figure in meta and in both repetitions. */
+    Outcome r = Main(
+        "ok",
+        {"--reps", "2", "--warmup", "1", "--workers", "1", "--toy-n", "4", "--workloads", "w1"},
+        &kCalib);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(Slurp(log), "calibrated 1 points, toy_base=10\n");
+    EXPECT_EQ(r.meta["toy_scale"], "40");
+    EXPECT_EQ(Count(r.csv, ",py_alpha,w1,1,3,compact,0,value,40,count,ok,"), 1u) << r.csv;
+    EXPECT_EQ(Count(r.csv, ",py_alpha,w1,1,3,compact,1,value,40,count,ok,"), 1u) << r.csv;
+    EXPECT_EQ(Count(r.csv, ",alpha,w1,1,3,compact,1,value,1,count,ok,"), 1u) << r.csv;
+    /* No CPython point, or --no-python: no calibration. */
+    unlink(log.c_str());
+    r = Main("ok", {"--quick", "--executors", "alpha"}, &kCalib);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    r = Main("ok", {"--quick", "--no-python"}, &kCalib);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(access(log.c_str(), F_OK), -1);
+    EXPECT_EQ(r.meta.count("toy_scale"), 0u);
+    unsetenv("TOY_CALIB_LOG");
+    /* A declaration without one: no --calibrate run, the value as given. */
+    r = Main("ok", {"--quick", "--workers", "1", "--workloads", "w1"});
+    EXPECT_EQ(Count(r.csv, ",py_alpha,w1,1,3,compact,0,value,5,count,ok,"), 1u) << r.csv;
+}
+
+TEST(PythonDriver, CalibrationFailuresBecomeRowsWithTheReason)
+{
+    Outcome r = Main("calib_fail", {"--quick", "--workers", "1"}, &kCalib);
+    EXPECT_EQ(r.rc, CB_EXIT_FAILED) << r.err;
+    ExpectAllPy(r, "error",
+                "python_toy.py --calibrate failed (exit 1): python_toy.py --calibrate: no clock "
+                "here");
+    r = Main("calib_bad", {"--quick", "--workers", "1"}, &kCalib);
+    ExpectAllPy(r, "error",
+                "python_toy.py --calibrate printed 'garbage line': expected KEY=VALUE lines");
+    r = Main("crash", {"--quick", "--workers", "1"}, &kCalib);
+    ExpectAllPy(r, "crashed", "python_toy.py --calibrate died of SIGSEGV");
+    r = Main("hang", {"--quick", "--workers", "1", "--timeout", "1"}, &kCalib);
+    EXPECT_EQ(r.rc, CB_EXIT_FAILED) << r.err;
+    ExpectAllPy(r, "timeout", "python_toy.py --calibrate: timeout after 11 s");
 }
 
 TEST(PythonDriver, LeavesNoFdsOrChildren)

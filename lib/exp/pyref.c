@@ -180,42 +180,6 @@ int cb_pyref_rep(cb_pyref_t *p, int rep, cb_results_t *r)
     return 0;
 }
 
-void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s)
-{
-    p->python = cb_helper_find("python3");
-    p->script = cb_runner_find_data(argv0, "scripts/python_reference.py");
-    p->why_status = CB_SKIPPED; /* nothing to run: the rows are skipped */
-    if (!p->python) {
-        p->why = "python3 not found on PATH";
-        return;
-    }
-    if (!p->script) {
-        p->why = "scripts/python_reference.py not found";
-        return;
-    }
-    if (c_task_s <= 0)
-        return;
-    /* The script measures its own rate: --calibrate SECONDS prints the
-     * increments that take that long. */
-    char secs[32], out[256];
-    snprintf(secs, sizeof(secs), "%g", c_task_s);
-    char *argv[] = {p->python, p->script, "--calibrate", secs, NULL};
-    double limit = p->timeout_s > 0 ? p->timeout_s : 0;
-    int rc = cb_helper_run(argv, out, sizeof(out), "/dev/null", limit);
-    cb_status_t st =
-        cb_pyref_status("python_reference.py", rc, limit, NULL, p->why_buf, sizeof(p->why_buf));
-    if (st == CB_OK && (p->py_iters = strtoull(out, NULL, 10)) == 0) {
-        snprintf(p->why_buf, sizeof(p->why_buf),
-                 "python_reference.py --calibrate printed no count");
-        st = CB_ERROR;
-    }
-    if (st != CB_OK) {
-        p->why = p->why_buf;
-        p->why_status = st;
-        p->py_iters = 0;
-    }
-}
-
 int cb_pyref_check_task(cb_pyref_t *p, const char *argv0, char *why, size_t len)
 {
     if (!p->python)

@@ -1,10 +1,13 @@
 #ifndef CB_PYREF_H
 #define CB_PYREF_H
 
-/* The CPython reference: scripts/python_reference.py runs the same tasks
- * with CPython's own constructs (threading, multiprocessing,
- * concurrent.futures, asyncio) once per repetition, as a tracked child, and
- * its rows (executors py_*) join the C rows of the same repetition. */
+/* The py_* executors' registry, and the driver of bench:work's CPython
+ * rows (--py-task): scripts/python_reference.py's standalone command line
+ * runs the user's function with CPython's own constructs (threading,
+ * multiprocessing, concurrent.futures, asyncio) once per repetition, as a
+ * tracked child, and its rows (executors py_*) join the C rows of the same
+ * repetition. (cpu_vs_io's CPython rows go through the shared driver,
+ * lib/core/python.h, and the script's cb_py protocol.) */
 
 #include <stdint.h>
 
@@ -26,7 +29,7 @@ typedef struct cb_pyref {
     char *script;
     char execs[256], wls[128]; /* comma lists selected */
     long tasks, workers;
-    uint64_t py_iters; /* Python increments per task, for comparable task time */
+    uint64_t py_iters; /* the cpu workload's increments per task (0: none) */
     double io_ms, io_jitter;
     double timeout_s; /* per configuration (the run's --timeout); 0: none */
     /* The user's function (workload py_task): MODULE:FUNCTION, the folder
@@ -37,14 +40,6 @@ typedef struct cb_pyref {
                                no script) or error/timeout/crashed */
     char why_buf[192];
 } cb_pyref_t;
-
-/* Finds python3 and the script, and sizes the Python cpu task to about
- * c_task_s seconds with the script's own calibration (under the timeout;
- * c_task_s <= 0: no calibration, for runs without the cpu workload).
- * A missing python3 or script leaves p->why set and the rows `skipped`; a
- * calibration that fails, dies or hangs makes them `error`, `crashed` or
- * `timeout`. */
-void cb_pyref_prepare(cb_pyref_t *p, const char *argv0, double c_task_s);
 
 /* Adds the py_* executor or workload name to the selection (once). */
 void cb_pyref_select(char *list, size_t len, const char *name);
