@@ -305,13 +305,29 @@ static int skipped(const cb_config_t *cfg, const cb_opts_t *o, cb_measurement_t 
 
 /* One repetition's time, for --tutorial: each configuration's sleep and its
  * start-up (about 3 us a coroutine and 20 us a thread here; in CPython about
- * 20 us an asyncio task, 40 us a greenlet, 100 us a thread, and the
+ * 25 us an asyncio task, 40 us a greenlet, 400 us a thread, and the
  * interpreter's start). */
 static double rep_s, rep_py_s;
 
 /* CPython's rows are measured in the first PY_REPS repetitions only: one
  * run of the four shapes takes about as long as the C rows' three. */
 #define PY_REPS 1
+
+/* Whether n threads in one process are past the kernel's limits: 1 with
+ * the numbers in why (scripts/python_hybrid.py words py_thread's skip the
+ * same). */
+static int threads_over_limits(long n, char *why, size_t len)
+{
+    long pid_max = read_long("/proc/sys/kernel/pid_max");
+    long tmax = read_long("/proc/sys/kernel/threads-max");
+    long maps = read_long("/proc/sys/vm/max_map_count");
+    if ((pid_max > 0 && n >= pid_max) || (tmax > 0 && n >= tmax) || (maps > 0 && 2 * n >= maps)) {
+        snprintf(why, len, "%ld threads: over pid_max %ld, threads-max %ld or max_map_count/2 %ld",
+                 n, pid_max, tmax, maps / 2);
+        return 1;
+    }
+    return 0;
+}
 
 /* The CPython points (scripts/python_hybrid.py through the shared driver),
  * keyed as the C rows of the same shape: workers P x T for py_hybrid, the
@@ -324,10 +340,12 @@ static int build_py(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     long n = p->processes * p->threads * p->coros;
     int hy = strcmp(pt->executor, "py_hybrid") == 0, th = strcmp(pt->executor, "py_thread") == 0;
     long workers = hy ? p->processes * p->threads : th ? n : 1;
-    double per = hy ? 15e-6 : th ? 100e-6 : strcmp(pt->executor, "py_gevent") == 0 ? 40e-6 : 20e-6;
+    double per = hy ? 15e-6 : th ? 400e-6 : strcmp(pt->executor, "py_gevent") == 0 ? 40e-6 : 25e-6;
+    char why[96];
     if (rep_py_s == 0)
-        rep_py_s = 0.3; /* the interpreter's start */
-    rep_py_s += p->sleep_ms / 1e3 + (double)n * per;
+        rep_py_s = 0.3;                                   /* the interpreter's start */
+    if (!th || !threads_over_limits(n, why, sizeof(why))) /* else skipped at once */
+        rep_py_s += p->sleep_ms / 1e3 + (double)n * per;
     *cfg = (cb_config_t){
         .key = {NULL, pt->executor, pt->workload, workers, n, "none"},
         .metrics = metrics,
@@ -363,16 +381,8 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .stack = (size_t)p->stack_kib * 1024,
     };
     long workers = c->mode == 0 ? c->p * c->t : c->mode == 1 ? c->n : 1;
-    if (c->mode == 1) {
-        long pid_max = read_long("/proc/sys/kernel/pid_max");
-        long tmax = read_long("/proc/sys/kernel/threads-max");
-        long maps = read_long("/proc/sys/vm/max_map_count");
-        if ((pid_max > 0 && c->n >= pid_max) || (tmax > 0 && c->n >= tmax) ||
-            (maps > 0 && 2 * c->n >= maps))
-            snprintf(c->skip, sizeof(c->skip),
-                     "%ld threads: over pid_max %ld, threads-max %ld or max_map_count/2 %ld", c->n,
-                     pid_max, tmax, maps / 2);
-    }
+    if (c->mode == 1)
+        threads_over_limits(c->n, c->skip, sizeof(c->skip));
     if (!c->skip[0])
         rep_s += p->sleep_ms / 1e3 + (double)c->n * (c->mode == 1 ? 20e-6 : 3e-6);
     *cfg = (cb_config_t){
@@ -393,7 +403,7 @@ static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
     int py_reps = PY_REPS < reps ? PY_REPS : reps;
     snprintf(how, len,
              "each configuration's sleep plus its start-up (3 us a coroutine, 20 us a thread; "
-             "CPython: 20 us an asyncio task, 40 us a greenlet, 100 us a thread, 15 us a task of "
+             "CPython: 25 us an asyncio task, 40 us a greenlet, 400 us a thread, 15 us a task of "
              "the hybrid, 0.3 s to start), %d repetition(s), %d warm-up, CPython in %d",
              reps, warmup, py_reps);
     return rep_s * (reps + warmup) + rep_py_s * py_reps;
