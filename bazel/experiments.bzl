@@ -113,7 +113,7 @@ CB_EXPERIMENTS = [
         "plot": ("1200", "700"),
         "gate": None,
     },
-    {"name": "hybrid", "data": [], "plot": ("1300", "700"), "gate": None},
+    {"name": "hybrid", "data": ["//scripts:cb_py.py", "//scripts:python_hybrid.py"], "plot": ("1300", "700"), "gate": None},
     {
         "name": "ipc",
         "data": [

@@ -58,6 +58,14 @@ static const cb_name_t execs[] = {
     {"hybrid", "P processes x T threads x C coroutines (a scheduler per thread)", NULL, 0},
     {"thread", "P x T x C threads in one process", NULL, 0},
     {"coroutine", "P x T x C coroutines on one thread", NULL, 0},
+    {"py_hybrid",
+     "CPython: P multiprocessing processes (fork) x T threading.Threads, each its own asyncio "
+     "event loop of C tasks",
+     NULL, 0},
+    {"py_thread", "CPython: P x T x C threading.Threads in one process", NULL, 0},
+    {"py_coroutine", "CPython: P x T x C asyncio tasks on one thread's event loop", NULL, 0},
+    {"py_gevent", "CPython: P x T x C greenlets (gevent.spawn, gevent.sleep) in one process", NULL,
+     0},
 };
 
 static const cb_name_t wls[] = {
@@ -296,12 +304,70 @@ static int skipped(const cb_config_t *cfg, const cb_opts_t *o, cb_measurement_t 
 }
 
 /* One repetition's time, for --tutorial: each configuration's sleep and its
- * start-up (about 3 us a coroutine and 20 us a thread here). */
-static double rep_s;
+ * start-up (about 3 us a coroutine and 20 us a thread here; in CPython about
+ * 25 us an asyncio task, 40 us a greenlet, 400 us a thread, and the
+ * interpreter's start). */
+static double rep_s, rep_py_s;
+
+/* CPython's rows are measured in the first PY_REPS repetitions only: one
+ * run of the four shapes takes about as long as the C rows' three. */
+#define PY_REPS 1
+
+/* Whether n threads in one process are past the kernel's limits: 1 with
+ * the numbers in why (scripts/python_hybrid.py words py_thread's skip the
+ * same). */
+static int threads_over_limits(long n, char *why, size_t len)
+{
+    long pid_max = read_long("/proc/sys/kernel/pid_max");
+    long tmax = read_long("/proc/sys/kernel/threads-max");
+    long maps = read_long("/proc/sys/vm/max_map_count");
+    if ((pid_max > 0 && n >= pid_max) || (tmax > 0 && n >= tmax) || (maps > 0 && 2 * n >= maps)) {
+        snprintf(why, len, "%ld threads: over pid_max %ld, threads-max %ld or max_map_count/2 %ld",
+                 n, pid_max, tmax, maps / 2);
+        return 1;
+    }
+    return 0;
+}
+
+/* The CPython points (scripts/python_hybrid.py through the shared driver),
+ * keyed as the C rows of the same shape: workers P x T for py_hybrid, the
+ * task count for py_thread, 1 for the single-threaded ones. */
+static int build_py(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
+{
+    const params_t *p = x->params;
+    if (cb_exp_no_python(x))
+        return CB_BUILD_SKIP;
+    long n = p->processes * p->threads * p->coros;
+    int hy = strcmp(pt->executor, "py_hybrid") == 0, th = strcmp(pt->executor, "py_thread") == 0;
+    long workers = hy ? p->processes * p->threads : th ? n : 1;
+    double per = hy ? 15e-6 : th ? 400e-6 : strcmp(pt->executor, "py_gevent") == 0 ? 40e-6 : 25e-6;
+    char why[96];
+    if (rep_py_s == 0)
+        rep_py_s = 0.3;                                   /* the interpreter's start */
+    if (!th || !threads_over_limits(n, why, sizeof(why))) /* else skipped at once */
+        rep_py_s += p->sleep_ms / 1e3 + (double)n * per;
+    *cfg = (cb_config_t){
+        .key = {NULL, pt->executor, pt->workload, workers, n, "none"},
+        .metrics = metrics,
+        .nmetrics = 4,
+        .python = 1,
+    };
+    return CB_BUILD_ADD;
+}
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
+    long n = p->processes * p->threads * p->coros;
+    if (n > 10000000) {
+        fprintf(
+            stderr,
+            "hybrid: --processes x --threads x --coros: bad value %ld: at most 10000000 tasks\n",
+            n);
+        return CB_EXIT_USAGE;
+    }
+    if (strncmp(pt->executor, "py_", 3) == 0)
+        return build_py(x, pt, cfg);
     ctx_t *c = cfg->ctx;
     *c = (ctx_t){
         .mode = strcmp(pt->executor, "hybrid") == 0   ? 0
@@ -310,28 +376,13 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .p = p->processes,
         .t = p->threads,
         .c = p->coros,
-        .n = p->processes * p->threads * p->coros,
+        .n = n,
         .sleep_ns = (uint64_t)(p->sleep_ms * 1e6),
         .stack = (size_t)p->stack_kib * 1024,
     };
-    if (c->n > 10000000) {
-        fprintf(
-            stderr,
-            "hybrid: --processes x --threads x --coros: bad value %ld: at most 10000000 tasks\n",
-            c->n);
-        return CB_EXIT_USAGE;
-    }
     long workers = c->mode == 0 ? c->p * c->t : c->mode == 1 ? c->n : 1;
-    if (c->mode == 1) {
-        long pid_max = read_long("/proc/sys/kernel/pid_max");
-        long tmax = read_long("/proc/sys/kernel/threads-max");
-        long maps = read_long("/proc/sys/vm/max_map_count");
-        if ((pid_max > 0 && c->n >= pid_max) || (tmax > 0 && c->n >= tmax) ||
-            (maps > 0 && 2 * c->n >= maps))
-            snprintf(c->skip, sizeof(c->skip),
-                     "%ld threads: over pid_max %ld, threads-max %ld or max_map_count/2 %ld", c->n,
-                     pid_max, tmax, maps / 2);
-    }
+    if (c->mode == 1)
+        threads_over_limits(c->n, c->skip, sizeof(c->skip));
     if (!c->skip[0])
         rep_s += p->sleep_ms / 1e3 + (double)c->n * (c->mode == 1 ? 20e-6 : 3e-6);
     *cfg = (cb_config_t){
@@ -349,11 +400,44 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
 {
     int warmup, reps = cb_exp_reps(x, &warmup);
+    int py_reps = PY_REPS < reps ? PY_REPS : reps;
     snprintf(how, len,
-             "each configuration's sleep plus its start-up (3 us a coroutine, 20 us a thread), "
-             "%d repetition(s), %d warm-up",
-             reps, warmup);
-    return rep_s * (reps + warmup);
+             "each configuration's sleep plus its start-up (3 us a coroutine, 20 us a thread; "
+             "CPython: 25 us an asyncio task, 40 us a greenlet, 400 us a thread, 15 us a task of "
+             "the hybrid, 0.3 s to start), %d repetition(s), %d warm-up, CPython in %d",
+             reps, warmup, py_reps);
+    return rep_s * (reps + warmup) + rep_py_s * py_reps;
+}
+
+/* One executor's figures (short: for the claim lines), or its rows' status
+ * and reason; 0 when it has no rows. */
+static int describe(const cb_results_t *r, const char *e, double sleep_ms, char *buf, size_t len,
+                    int brief)
+{
+    double w = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "wall_s", 0, 0});
+    double s = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "startup_s", 0, 0});
+    double pk = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "peak_alive", 0, 0});
+    double m = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "rss_kib", 0, 0});
+    if (!isnan(w) && !isnan(s) && !isnan(pk) && !isnan(m)) {
+        if (brief)
+            snprintf(buf, len, "peak %.0f alive, started in %.3f s, done in %.3f s, %.0f MiB", pk,
+                     s, w, m / 1024);
+        else
+            snprintf(buf, len,
+                     " of %.0f ms: all started in %.3f s, %.0f alive at once, done in %.3f s, %.0f "
+                     "MiB resident (summed peaks)",
+                     sleep_ms, s, pk, w, m / 1024);
+        return 1;
+    }
+    for (size_t k = 0; k < cb_results_count(r); k++) {
+        const cb_sample_t *sm = cb_results_get(r, k);
+        if (strcmp(sm->key.executor, e) == 0 && sm->status != CB_OK) {
+            snprintf(buf, len, "%s%s (%s)", brief ? "" : ": ", cb_status_name(sm->status),
+                     sm->detail && *sm->detail ? sm->detail : "no reason given");
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
@@ -373,31 +457,41 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
                 "(cores+1) x (cores x 5) x 500 for %ld cores", cores);
     for (size_t i = 0; i < sizeof(execs) / sizeof(execs[0]); i++) {
         const char *e = execs[i].name;
-        double w = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "wall_s", 0, 0});
-        double s = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "startup_s", 0, 0});
-        double pk = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "peak_alive", 0, 0});
-        double m = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "rss_kib", 0, 0});
-        if (isnan(w)) {
-            for (size_t k = 0; k < cb_results_count(r); k++) {
-                const cb_sample_t *sm = cb_results_get(r, k);
-                if (strcmp(sm->key.executor, e) == 0 && sm->status != CB_OK && sm->detail &&
-                    *sm->detail) {
-                    fprintf(out, "  %-9s %ld tasks: %s (%s)\n", e, n, cb_status_name(sm->status),
-                            sm->detail);
-                    break;
-                }
-            }
+        char line[400];
+        if (!describe(r, e, p->sleep_ms, line, sizeof(line), 0))
             continue;
-        }
-        fprintf(out,
-                "  %-9s %ld tasks of %.0f ms: all started in %.3f s, %0.f alive at once, done in "
-                "%.3f s, %.0f MiB resident (summed peaks)\n",
-                e, n, p->sleep_ms, s, pk, w, m / 1024);
+        fprintf(out, "  %-12s %ld tasks%s\n", e, n, line);
+        double pk = cb_results_median(r, &(cb_select_t){e, "sleep", NULL, "peak_alive", 0, 0});
+        if (isnan(pk))
+            continue;
         char name[64];
         snprintf(name, sizeof(name), "e11/%s/peak_alive", e);
         cb_exp_fact(x, name, pk, "tasks", 50000, "%s held %.0f of %ld sleeping tasks at once", e,
                     pk, n);
     }
+    /* One line per CPython shape, beside the C row of the same shape. */
+    static const char *const pairs[][2] = {{"py_hybrid", "hybrid"},
+                                           {"py_thread", "thread"},
+                                           {"py_coroutine", "coroutine"},
+                                           {"py_gevent", "coroutine"}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        char py[400], c[400];
+        if (!describe(r, pairs[i][0], p->sleep_ms, py, sizeof(py), 1))
+            continue;
+        if (!describe(r, pairs[i][1], p->sleep_ms, c, sizeof(c), 1))
+            snprintf(c, sizeof(c), "not run");
+        fprintf(out,
+                "  E11 in CPython: %ld x %ld x %ld = %ld tasks (the tutorial's 50000 on 4 cores): "
+                "%s %s | C %s %s\n",
+                p->processes, p->threads, p->coros, n, pairs[i][0], py, pairs[i][1], c);
+    }
+}
+
+/* py_gevent only when asked for: its 50,000 greenlets take 3-4 s to start
+ * here, more than the default run's budget for the CPython rows. */
+static int is_default_exec(const char *name)
+{
+    return strcmp(name, "py_gevent") != 0;
 }
 
 static size_t exec_names(const cb_name_t **out)
@@ -410,6 +504,9 @@ static size_t exec_names(const cb_name_t **out)
 static const char *const tutorial[] = {"--processes", "5", "--threads", "20", "--coros", "500",
                                        "--reps",      "1", "--warmup",  "0",  NULL};
 
+static const cb_python_def_t python = {
+    .script = "scripts/python_hybrid.py", .optional = "gevent", .reps = PY_REPS};
+
 static const cb_experiment_def_t hybrid = {
     .name = "hybrid",
     .summary = "E11: P processes x T threads x C coroutines holding P x T x C sleeping tasks at "
@@ -418,7 +515,7 @@ static const cb_experiment_def_t hybrid = {
     CB_FLAG_TABLE(flags),
     .params_size = sizeof(params_t),
     .ctx_size = sizeof(ctx_t),
-    .executors = {.names_fn = exec_names},
+    .executors = {.names_fn = exec_names, .is_default = is_default_exec},
     .workloads = {.names = wls, .n = 1},
     .reps = 3,
     .quick_reps = 2,
@@ -426,6 +523,7 @@ static const cb_experiment_def_t hybrid = {
     .worker_counts = cb_exp_workers_one,
     .build = build,
     .verdict = verdict,
+    .python = &python,
     .tutorial = tutorial,
     .tutorial_estimate = tutorial_estimate,
 };
