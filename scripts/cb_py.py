@@ -37,11 +37,14 @@ goes on with the next point.
 """
 
 import argparse
+import concurrent.futures
 import csv
+import multiprocessing
 import os
 import sys
 import tempfile
 import threading
+import time
 
 COLUMNS = [
     "experiment", "executor", "workload", "workers", "tasks", "pin", "rep",
@@ -111,6 +114,72 @@ class Run:
     def fail(self, pt, metrics, status, detail):
         for m, u in metrics:
             self.row(pt, m, None, u, status, detail)
+
+
+# ---- warm, pinned pools (every script that times a pool starts it so) ----
+
+
+def bind_from_counter(counter, pus):
+    """A process pool worker's initializer: the next slot of a shared
+    counter, bound to that slot's PU (pus empty: unpinned)."""
+    with counter.get_lock():
+        i = counter.value
+        counter.value += 1
+    if pus:
+        os.sched_setaffinity(0, {pus[i % len(pus)]})
+
+
+def _pid(_):
+    time.sleep(0.01)
+    return os.getpid()
+
+
+def thread_pool(pt):
+    """A ThreadPoolExecutor of pt.workers threads, worker i bound to the
+    point's PU i, every thread started before it returns (so none starts
+    inside a timed region)."""
+    w = pt.workers
+    lock, slots = threading.Lock(), []
+
+    def init():
+        with lock:
+            i = len(slots)
+            slots.append(i)
+        pt.bind(i)
+
+    ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
+    bar = threading.Barrier(w)
+    for f in [ex.submit(bar.wait) for _ in range(w)]:
+        f.result(timeout=60)
+    return ex
+
+
+def process_pool(pt, mp_pool=False):
+    """A ProcessPoolExecutor (mp_pool: a multiprocessing.Pool) of
+    pt.workers forked processes bound round robin to the point's PUs, every
+    worker started (pt.workers distinct pids answered) before it returns;
+    Failed when they do not."""
+    w = pt.workers
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    if mp_pool:
+        ex = ctx.Pool(w, initializer=bind_from_counter, initargs=(counter, pt.pus))
+    else:
+        ex = concurrent.futures.ProcessPoolExecutor(
+            w, mp_context=ctx, initializer=bind_from_counter, initargs=(counter, pt.pus))
+    pids, tries = set(), 0
+    while len(pids) < w and tries < 50:
+        pids.update(ex.map(_pid, range(2 * w)))
+        tries += 1
+    if len(pids) < w:
+        if mp_pool:
+            ex.terminate()
+            ex.join()
+        else:
+            ex.shutdown()
+        raise Failed("the %s started %d of %d workers"
+                     % ("pool" if mp_pool else "process pool", len(pids), w))
+    return ex
 
 
 def write_csv(rows, out):

@@ -15,11 +15,8 @@ PU. One row per point: wall_s. Spoken to by the shared driver
 (lib/core/python.c) in the protocol of cb_py.py.
 """
 
-import concurrent.futures
-import multiprocessing
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,51 +30,15 @@ def func(n):
     return n * n
 
 
-def _init_process(counter, pus, sleep_s):
-    global _sleep_s
-    _sleep_s = sleep_s
-    with counter.get_lock():
-        i = counter.value
-        counter.value += 1
-    if pus:
-        os.sched_setaffinity(0, {pus[i % len(pus)]})
-
-
-def _pid(_):
-    time.sleep(0.01)
-    return os.getpid()
-
-
 def measure(run, pt):
     global _sleep_s
     _sleep_s = run.param("sleep_ms", float) / 1e3
     n = pt.tasks
-    w = pt.workers
+    # _sleep_s is set before the pool forks: its workers inherit it.
     if pt.executor == "py_thread_pool":
-        lock, slots = threading.Lock(), []
-
-        def init():
-            with lock:
-                i = len(slots)
-                slots.append(i)
-            pt.bind(i)
-
-        ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
-        bar = threading.Barrier(w)
-        for f in [ex.submit(bar.wait) for _ in range(w)]:
-            f.result(timeout=60)
+        ex = cb_py.thread_pool(pt)
     elif pt.executor == "py_process_pool":
-        ctx = multiprocessing.get_context("fork")
-        counter = ctx.Value("i", 0)
-        ex = concurrent.futures.ProcessPoolExecutor(
-            w, mp_context=ctx, initializer=_init_process, initargs=(counter, pt.pus, _sleep_s))
-        pids, tries = set(), 0
-        while len(pids) < w and tries < 50:
-            pids.update(ex.map(_pid, range(2 * w)))
-            tries += 1
-        if len(pids) < w:
-            ex.shutdown()
-            raise cb_py.Failed("the process pool started %d of %d workers" % (len(pids), w))
+        ex = cb_py.process_pool(pt)
     else:
         raise cb_py.Failed("no CPython run for executor %s" % pt.executor)
     try:

@@ -32,8 +32,6 @@ handler). Spoken to by the shared driver (lib/core/python.c) in the
 protocol of cb_py.py.
 """
 
-import concurrent.futures
-import multiprocessing
 import os
 import sys
 import threading
@@ -53,19 +51,6 @@ def task(i, task_s):
     time.sleep(task_s)
     t = threading.current_thread()
     return (i, time.perf_counter(), os.getpid(), t.ident, t.name)
-
-
-def _bind_from_counter(counter, pus):
-    with counter.get_lock():
-        i = counter.value
-        counter.value += 1
-    if pus:
-        os.sched_setaffinity(0, {pus[i % len(pus)]})
-
-
-def _pid(_):
-    time.sleep(0.01)
-    return os.getpid()
 
 
 class Book:
@@ -106,41 +91,6 @@ class Book:
     def wait(self, timeout):
         with self.lock:
             return self.lock.wait_for(lambda: self.done == self.n, timeout)
-
-
-def open_pool(pt):
-    w = pt.workers
-    if pt.executor == "py_thread_pool":
-        lock, slots = threading.Lock(), []
-
-        def init():
-            with lock:
-                i = len(slots)
-                slots.append(i)
-            pt.bind(i)
-
-        ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
-        bar = threading.Barrier(w)
-        for f in [ex.submit(bar.wait) for _ in range(w)]:
-            f.result(timeout=60)
-        return ex
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("i", 0)
-    if pt.executor == "py_process_pool":
-        ex = concurrent.futures.ProcessPoolExecutor(
-            w, mp_context=ctx, initializer=_bind_from_counter, initargs=(counter, pt.pus))
-        pmap = ex.map
-    else:
-        ex = ctx.Pool(w, initializer=_bind_from_counter, initargs=(counter, pt.pus))
-        pmap = ex.map
-    pids, tries = set(), 0
-    while len(pids) < w and tries < 50:
-        pids.update(pmap(_pid, range(2 * w)))
-        tries += 1
-    if len(pids) < w:
-        close_pool(pt, ex)
-        raise cb_py.Failed("the pool started %d of %d workers" % (len(pids), w))
-    return ex
 
 
 def close_pool(pt, ex):
@@ -185,7 +135,8 @@ def measure(run, pt):
         raise cb_py.Failed("no tasks")
     book = Book(n, cb_s, 0 if blocked else -1, block_s)
     limit = run.args.timeout if run.args.timeout > 0 else 60
-    ex = open_pool(pt)
+    ex = (cb_py.thread_pool(pt) if pt.executor == "py_thread_pool"
+          else cb_py.process_pool(pt, mp_pool=pt.executor == "py_mp_pool"))
     try:
         t0 = time.perf_counter()
         for i in range(n):

@@ -28,7 +28,6 @@ import concurrent.futures
 import multiprocessing
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -77,49 +76,6 @@ def calibrate(task_s):
     return iters
 
 
-def _bind_from_counter(counter, pus):
-    with counter.get_lock():
-        i = counter.value
-        counter.value += 1
-    if pus:
-        os.sched_setaffinity(0, {pus[i % len(pus)]})
-
-
-def _pid(_):
-    time.sleep(0.01)
-    return os.getpid()
-
-
-def open_pool(pt):
-    w = pt.workers
-    if pt.executor == "py_thread_pool":
-        lock, slots = threading.Lock(), []
-
-        def init():
-            with lock:
-                i = len(slots)
-                slots.append(i)
-            pt.bind(i)
-
-        ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
-        bar = threading.Barrier(w)
-        for f in [ex.submit(bar.wait) for _ in range(w)]:
-            f.result(timeout=60)
-        return ex
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("i", 0)
-    ex = concurrent.futures.ProcessPoolExecutor(
-        w, mp_context=ctx, initializer=_bind_from_counter, initargs=(counter, pt.pus))
-    pids, tries = set(), 0
-    while len(pids) < w and tries < 50:
-        pids.update(ex.map(_pid, range(2 * w)))
-        tries += 1
-    if len(pids) < w:
-        ex.shutdown()
-        raise cb_py.Failed("the process pool started %d of %d workers" % (len(pids), w))
-    return ex
-
-
 def default_workers(executor):
     """The pool's size without max_workers, as this interpreter builds it."""
     if executor == "py_thread_pool":
@@ -152,7 +108,8 @@ def measure(run, pt):
         got = [task(i, n, sleep_s) for i in range(ntasks)]
         dt = time.perf_counter() - t0
     else:
-        ex = open_pool(pt)
+        ex = (cb_py.thread_pool(pt) if pt.executor == "py_thread_pool"
+              else cb_py.process_pool(pt))
         try:
             t0 = time.perf_counter()
             fs = [ex.submit(task, i, n, sleep_s) for i in range(ntasks)]

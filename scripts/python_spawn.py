@@ -26,7 +26,6 @@ thread or process inherits it), a pool's workers bind round robin. Spoken to
 by the shared driver (lib/core/python.c) in the protocol of cb_py.py.
 """
 
-import concurrent.futures
 import multiprocessing
 import os
 import sys
@@ -47,14 +46,6 @@ def empty(i=0):
 
 def _child():
     pass
-
-
-def _bind_from_counter(counter, pus):
-    with counter.get_lock():
-        i = counter.value
-        counter.value += 1
-    if pus:
-        os.sched_setaffinity(0, {pus[i % len(pus)]})
 
 
 def repeat(once, min_s):
@@ -124,35 +115,6 @@ def print_order(pt, trials):
     return first
 
 
-def warm_pool(pt):
-    w = pt.workers
-    if pt.executor == "py_thread_pool":
-        lock, slots = threading.Lock(), []
-
-        def init():
-            with lock:
-                i = len(slots)
-                slots.append(i)
-            pt.bind(i)
-
-        ex = concurrent.futures.ThreadPoolExecutor(w, initializer=init)
-        bar = threading.Barrier(w)
-        for f in [ex.submit(bar.wait) for _ in range(w)]:
-            f.result(timeout=60)
-        return ex
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("i", 0)
-    ex = concurrent.futures.ProcessPoolExecutor(
-        w, mp_context=ctx, initializer=_bind_from_counter, initargs=(counter, pt.pus))
-    # Every worker started before the clock.
-    for _ in range(50):
-        if counter.value >= w:
-            break
-        list(ex.map(empty, range(4 * w)))
-        time.sleep(0.01)
-    return ex
-
-
 def stream(ex, n):
     t0 = time.perf_counter()
     fs = [ex.submit(empty, i) for i in range(n)]
@@ -179,7 +141,7 @@ def measure(run, pt):
             make_start_process(ctx)()
         dt, n = repeat(make_start_process(ctx), min_s)
     elif pt.executor in ("py_thread_pool", "py_process_pool"):
-        ex = warm_pool(pt)
+        ex = cb_py.thread_pool(pt) if pt.executor == "py_thread_pool" else cb_py.process_pool(pt)
         try:
             if pt.workload == "submit":
                 def once():

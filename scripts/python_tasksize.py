@@ -20,7 +20,6 @@ first task started to the last result in hand. Spoken to by the shared
 driver (lib/core/python.c) in the protocol of cb_py.py.
 """
 
-import concurrent.futures
 import multiprocessing
 import os
 import sys
@@ -36,23 +35,6 @@ def cpu_task(n):
     for i in range(n):
         count += 1
     return count
-
-
-_slot = None  # a process pool worker's PU index, from the shared counter
-
-
-def _bind_from_counter(counter, pus):
-    global _slot
-    with counter.get_lock():
-        _slot = counter.value
-        counter.value += 1
-    if pus:
-        os.sched_setaffinity(0, {pus[_slot % len(pus)]})
-
-
-def _pid(_):
-    time.sleep(0.01)
-    return os.getpid()
 
 
 def _child(conn, n, pu):
@@ -109,43 +91,10 @@ def run_processes(pt, ntasks):
     return dt, got
 
 
-def run_thread_pool(pt, ntasks):
-    w = pt.workers
-    lock = threading.Lock()
-    slots = []
-
-    def init():
-        with lock:
-            i = len(slots)
-            slots.append(i)
-        pt.bind(i)
-
-    with concurrent.futures.ThreadPoolExecutor(w, initializer=init) as ex:
-        bar = threading.Barrier(w)
-        # Every worker started and bound before the clock.
-        for f in [ex.submit(bar.wait) for _ in range(w)]:
-            f.result(timeout=60)
-        t0 = time.perf_counter()
-        fs = [ex.submit(cpu_task, pt.tasks) for _ in range(ntasks)]
-        got = [f.result() for f in fs]
-        dt = time.perf_counter() - t0
-    return dt, got
-
-
-def run_process_pool(pt, ntasks):
-    w = pt.workers
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("i", 0)
-    with concurrent.futures.ProcessPoolExecutor(
-            w, mp_context=ctx, initializer=_bind_from_counter,
-            initargs=(counter, pt.pus)) as ex:
-        # Every worker started (W distinct pids answered) before the clock.
-        pids, tries = set(), 0
-        while len(pids) < w and tries < 50:
-            pids.update(ex.map(_pid, range(2 * w)))
-            tries += 1
-        if len(pids) < w:
-            raise cb_py.Failed("the process pool started %d of %d workers" % (len(pids), w))
+def run_pool(pt, ntasks):
+    # Every worker started and bound before the clock (cb_py's pools).
+    pool = cb_py.thread_pool if pt.executor == "py_thread_pool" else cb_py.process_pool
+    with pool(pt) as ex:
         t0 = time.perf_counter()
         fs = [ex.submit(cpu_task, pt.tasks) for _ in range(ntasks)]
         got = [f.result() for f in fs]
@@ -157,8 +106,8 @@ RUNS = {
     "py_serial": run_serial,
     "py_thread": run_threads,
     "py_process": run_processes,
-    "py_thread_pool": run_thread_pool,
-    "py_process_pool": run_process_pool,
+    "py_thread_pool": run_pool,
+    "py_process_pool": run_pool,
 }
 
 
