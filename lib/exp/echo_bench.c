@@ -122,8 +122,11 @@ int cb_echo_bench_meta(cb_exp_t *x)
     return 0;
 }
 
+/* The server's CPU clock at the window's two ends: our server's processes
+ * (s) or a CPython server's (py). */
 typedef struct window {
     const cb_echo_server_t *s;
+    const cb_echo_pyproc_t *py;
     uint64_t cpu[2];
     int rc;
 } window_t;
@@ -131,9 +134,67 @@ typedef struct window {
 static void on_window(void *arg, int phase)
 {
     window_t *w = arg;
-    int rc = cb_echo_server_cpu_ns(w->s, &w->cpu[phase]);
+    int rc = w->py ? cb_echo_py_cpu_ns(w->py, &w->cpu[phase])
+                   : cb_echo_server_cpu_ns(w->s, &w->cpu[phase]);
     if (rc < 0 && w->rc == 0)
         w->rc = rc;
+}
+
+/* The load on port, as every measurement of a server runs it: two client
+ * threads bound together, the run's warm-up and window, server CPU read at
+ * the window's ends into w (NULL: none, an outside server's). */
+static cb_echo_load_cfg_t load_cfg(const cb_echo_bench_t *x, int port, window_t *w)
+{
+    return (cb_echo_load_cfg_t){
+        .port = port,
+        .conns = x->conns,
+        .msg_bytes = x->msg_bytes,
+        .threads = 2,
+        .topo = x->ncli_pus ? x->topo : NULL,
+        .pus = x->cli_pus,
+        .npus = x->ncli_pus,
+        .pin_together = 1,
+        .connect_timeout_ns = 2000000000ull,
+        .warmup_ns = x->warmup_ns,
+        .duration_ns = x->duration_ns,
+        .on_window = w ? on_window : NULL,
+        .on_window_arg = w,
+    };
+}
+
+/* A server's row from its load: the status (the server died, connections
+ * not established, failed or wrong, fewer than want served, no CPU clock)
+ * with the reason, and the five metrics. */
+static void judge(const cb_echo_bench_t *x, const cb_echo_load_result_t *r, const window_t *w,
+                  int want, int src, const char *died, cb_measurement_t *m)
+{
+    double secs = r->first_echo_s + (double)(x->duration_ns + x->warmup_ns) / 1e9;
+    if (src < 0) {
+        m->status = CB_CRASHED;
+        snprintf(m->detail, sizeof(m->detail), "%s", died);
+    } else if (r->established < x->conns) {
+        m->status = CB_TIMEOUT;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%s)",
+                 x->conns - r->established, x->conns, strerror(r->first_errno));
+    } else if (r->failed > 0 || r->mismatched > 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "%d connections failed (%s), %llu bad echoes",
+                 r->failed, r->first_errno ? strerror(r->first_errno) : "-",
+                 (unsigned long long)r->mismatched);
+    } else if (r->served < want) {
+        m->status = CB_TIMEOUT;
+        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
+                 x->conns - r->served, x->conns, secs);
+    } else if (w->rc < 0) {
+        m->status = CB_ERROR;
+        snprintf(m->detail, sizeof(m->detail), "server CPU clock: %s", strerror(-w->rc));
+    }
+    m->values[0] = r->req_per_s;
+    m->values[1] = r->p50_us;
+    m->values[2] = r->p99_us;
+    m->values[3] =
+        r->requests ? (double)(w->cpu[1] - w->cpu[0]) / 1e3 / (double)r->requests : (double)NAN;
+    m->values[4] = r->served;
 }
 
 /* ---- an outside server ---- */
@@ -193,20 +254,9 @@ static int measure_outside(const cb_echo_bench_t *x, cb_measurement_t *m)
         snprintf(m->detail, sizeof(m->detail), "%.95s", o->why);
         return 0;
     }
-    cb_echo_load_cfg_t lc = {
-        .addr = (const struct sockaddr *)&o->addr,
-        .addrlen = o->addrlen,
-        .conns = x->conns,
-        .msg_bytes = x->msg_bytes,
-        .threads = 2,
-        .topo = x->ncli_pus ? x->topo : NULL,
-        .pus = x->cli_pus,
-        .npus = x->ncli_pus,
-        .pin_together = 1,
-        .connect_timeout_ns = 2000000000ull,
-        .warmup_ns = x->warmup_ns,
-        .duration_ns = x->duration_ns,
-    };
+    cb_echo_load_cfg_t lc = load_cfg(x, 0, NULL);
+    lc.addr = (const struct sockaddr *)&o->addr;
+    lc.addrlen = o->addrlen;
     cb_echo_load_result_t r;
     /* Timed (inside cb_echo_load_run): the window after every connection
      * is up and a warm-up has passed. */
@@ -245,20 +295,6 @@ static int measure_outside(const cb_echo_bench_t *x, cb_measurement_t *m)
 
 /* ---- a CPython server ---- */
 
-typedef struct pywindow {
-    const cb_echo_pyproc_t *s;
-    uint64_t cpu[2];
-    int rc;
-} pywindow_t;
-
-static void on_pywindow(void *arg, int phase)
-{
-    pywindow_t *w = arg;
-    int rc = cb_echo_py_cpu_ns(w->s, &w->cpu[phase]);
-    if (rc < 0 && w->rc == 0)
-        w->rc = rc;
-}
-
 /* As for a C server, but the server is python_echo.py's, and the closed
  * loop starts once every connection had its first echo (first_echo_ns); a
  * pool of W one-connection workers is ok having served W of more
@@ -278,27 +314,13 @@ static int measure_py(const cb_echo_bench_t *x, cb_measurement_t *m)
         m->status = st;
         return 0;
     }
-    pywindow_t w = {.s = &s};
+    window_t w = {.py = &s};
     int want = py->pool > 0 && py->pool < x->conns ? py->pool : x->conns;
-    cb_echo_load_cfg_t lc = {
-        .port = s.port,
-        .conns = x->conns,
-        .msg_bytes = x->msg_bytes,
-        .threads = 2,
-        .topo = x->ncli_pus ? x->topo : NULL,
-        .pus = x->cli_pus,
-        .npus = x->ncli_pus,
-        .pin_together = 1,
-        .connect_timeout_ns = 2000000000ull,
-        .warmup_ns = x->warmup_ns,
-        .duration_ns = x->duration_ns,
-        /* CPython accepts and starts serving 1000 connections in a good
-         * fraction of a second: the window starts after that. */
-        .first_echo_ns = 5000000000ull,
-        .first_echo_conns = want,
-        .on_window = on_pywindow,
-        .on_window_arg = &w,
-    };
+    cb_echo_load_cfg_t lc = load_cfg(x, s.port, &w);
+    /* CPython accepts and starts serving 1000 connections in a good
+     * fraction of a second: the window starts after that. */
+    lc.first_echo_ns = 5000000000ull;
+    lc.first_echo_conns = want;
     cb_echo_load_result_t r;
     int rc = cb_echo_load_run(&lc, &r);
     char died[96] = "";
@@ -307,33 +329,7 @@ static int measure_py(const cb_echo_bench_t *x, cb_measurement_t *m)
         snprintf(m->detail, sizeof(m->detail), "load: %s", strerror(-rc));
         return rc;
     }
-    double secs = r.first_echo_s + (double)(x->duration_ns + x->warmup_ns) / 1e9;
-    if (src < 0) {
-        m->status = CB_CRASHED;
-        snprintf(m->detail, sizeof(m->detail), "%s", died);
-    } else if (r.established < x->conns) {
-        m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%s)",
-                 x->conns - r.established, x->conns, strerror(r.first_errno));
-    } else if (r.failed > 0 || r.mismatched > 0) {
-        m->status = CB_ERROR;
-        snprintf(m->detail, sizeof(m->detail), "%d connections failed (%s), %llu bad echoes",
-                 r.failed, r.first_errno ? strerror(r.first_errno) : "-",
-                 (unsigned long long)r.mismatched);
-    } else if (r.served < want) {
-        m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
-                 x->conns - r.served, x->conns, secs);
-    } else if (w.rc < 0) {
-        m->status = CB_ERROR;
-        snprintf(m->detail, sizeof(m->detail), "server CPU clock: %s", strerror(-w.rc));
-    }
-    m->values[0] = r.req_per_s;
-    m->values[1] = r.p50_us;
-    m->values[2] = r.p99_us;
-    m->values[3] =
-        r.requests ? (double)(w.cpu[1] - w.cpu[0]) / 1e3 / (double)r.requests : (double)NAN;
-    m->values[4] = r.served;
+    judge(x, &r, &w, want, src, died, m);
     return 0;
 }
 
@@ -358,27 +354,14 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
     if (rc < 0)
         return rc;
     window_t w = {.s = s};
-    cb_echo_load_cfg_t lc = {
-        .port = cb_echo_server_port(s),
-        .conns = x->conns,
-        .msg_bytes = x->msg_bytes,
-        .threads = 2,
-        .topo = x->ncli_pus ? x->topo : NULL,
-        .pus = x->cli_pus,
-        .npus = x->ncli_pus,
-        .pin_together = 1,
-        .connect_timeout_ns = 2000000000ull,
-        .warmup_ns = x->warmup_ns,
-        .duration_ns = x->duration_ns,
-        .on_window = on_window,
-        .on_window_arg = &w,
-        /* thread: the warm-up and window start once every connection had
-         * its first echo (at most 5 s), as for the CPython servers: its
-         * accept loop creates a thread per connection while the first ones
-         * already keep both PUs busy, and --quick's 100 ms window closed
-         * with 3-94 of 1000 connections not yet served here. */
-        .first_echo_ns = x->model == CB_ECHO_THREAD ? 5000000000ull : 0,
-    };
+    cb_echo_load_cfg_t lc = load_cfg(x, cb_echo_server_port(s), &w);
+    /* thread: the warm-up and window start once every connection had its
+     * first echo (at most 5 s), as for the CPython servers: its accept loop
+     * creates a thread per connection while the first ones already keep
+     * both PUs busy, and --quick's 100 ms window closed with 3-94 of 1000
+     * connections not yet served here. */
+    if (x->model == CB_ECHO_THREAD)
+        lc.first_echo_ns = 5000000000ull;
     cb_echo_load_result_t r;
     /* Timed (inside cb_echo_load_run): the window after every connection is
      * up and a warm-up has passed, so connection set-up (and thread
@@ -391,33 +374,7 @@ int cb_echo_bench_measure(const cb_config_t *c, const cb_opts_t *o, cb_measureme
         snprintf(m->detail, sizeof(m->detail), "load: %s", strerror(-rc));
         return rc;
     }
-    double secs = r.first_echo_s + (double)x->duration_ns / 1e9;
-    if (src < 0) {
-        m->status = CB_CRASHED;
-        snprintf(m->detail, sizeof(m->detail), "%s", died);
-    } else if (r.established < x->conns) {
-        m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections not established (%s)",
-                 x->conns - r.established, x->conns, strerror(r.first_errno));
-    } else if (r.failed > 0 || r.mismatched > 0) {
-        m->status = CB_ERROR;
-        snprintf(m->detail, sizeof(m->detail), "%d connections failed (%s), %llu bad echoes",
-                 r.failed, r.first_errno ? strerror(r.first_errno) : "-",
-                 (unsigned long long)r.mismatched);
-    } else if (r.served < x->conns) {
-        m->status = CB_TIMEOUT;
-        snprintf(m->detail, sizeof(m->detail), "%d of %d connections got no echo in %.1f s",
-                 x->conns - r.served, x->conns, secs + (double)x->warmup_ns / 1e9);
-    } else if (w.rc < 0) {
-        m->status = CB_ERROR;
-        snprintf(m->detail, sizeof(m->detail), "server CPU clock: %s", strerror(-w.rc));
-    }
-    m->values[0] = r.req_per_s;
-    m->values[1] = r.p50_us;
-    m->values[2] = r.p99_us;
-    m->values[3] =
-        r.requests ? (double)(w.cpu[1] - w.cpu[0]) / 1e3 / (double)r.requests : (double)NAN;
-    m->values[4] = r.served;
+    judge(x, &r, &w, x->conns, src, died, m);
     return 0;
 }
 
