@@ -116,24 +116,11 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
     return 0;
 }
 
-/* One repetition's sleeping time, C and CPython, for --tutorial. */
-static double rep_c_s, rep_py_s;
-
 static double expected_s(const params_t *p, const char *workload)
 {
     long rounds =
         strcmp(workload, "submit_wait") == 0 ? p->ntasks : (p->ntasks + p->pool - 1) / p->pool;
     return (double)rounds * p->sleep_ms / 1e3;
-}
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "ceil(tasks / workers) sleeps submitted all at once, tasks sleeps one by one, %d "
-             "repetition(s), %d warm-up",
-             reps, warmup);
-    return rep_c_s * (reps + warmup) + rep_py_s * reps;
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -152,7 +139,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
-        rep_py_s += expected_s(p, pt->workload) + 0.1; /* and the pool's start */
+        cfg->expected_s = expected_s(p, pt->workload) + 0.1; /* and the pool's start */
         return CB_BUILD_ADD;
     }
     ctx_t *c = cfg->ctx;
@@ -174,7 +161,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = measure,
         .ctx = c,
     };
-    rep_c_s += expected_s(p, pt->workload) + 0.01;
+    cfg->expected_s = expected_s(p, pt->workload) + 0.01;
     return CB_BUILD_ADD;
 }
 
@@ -231,6 +218,6 @@ static const cb_experiment_def_t collect = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "ceil(tasks / workers) sleeps submitted all at once, tasks sleeps one by one",
 };
 CB_EXPERIMENT_MAIN(collect)

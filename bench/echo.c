@@ -280,23 +280,6 @@ static int build_outside(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     return CB_BUILD_ADD;
 }
 
-/* One pass over the points, in seconds, for --tutorial's estimate: each C
- * row's window, warm-up and server start in every repetition and warm-up,
- * each CPython row's (and its interpreter's start) in the repetitions it
- * runs in, which build_py's reps already count. */
-static double est_s;
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "each row's window and warm-up, the servers' and interpreters' starts; %d "
-             "repetition(s), %d warm-up",
-             reps, warmup);
-    (void)warmup;
-    return est_s;
-}
-
 /* A CPython server: one row per connection count (workers: the connection
  * count for py_thread, the pool's 3, else 1), pinned as the C model of its
  * shape (py_thread and py_thread_pool as thread, the one-loop ones on one
@@ -343,8 +326,9 @@ static int build_py(cb_exp_t *x, const cb_point_t *pt, const pymodel_t *pm, cb_c
         .reps = x->opts.quick ? 1
                 : reps < 3    ? reps
                               : 3,
+        /* --tutorial's estimate: the window, its warm-up, the start */
+        .expected_s = (double)(dur + c->warmup_ns) / 1e9 + 0.4,
     };
-    est_s += ((double)(dur + c->warmup_ns) / 1e9 + 0.4) * cfg->reps;
     return CB_BUILD_ADD;
 }
 
@@ -395,9 +379,8 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .nmetrics = (int)cb_echo_bench_nmetrics,
         .measure = cb_echo_bench_measure,
         .ctx = c,
+        .expected_s = (double)(c->duration_ns + c->warmup_ns) / 1e9 + 0.05,
     };
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    est_s += ((double)(c->duration_ns + c->warmup_ns) / 1e9 + 0.05) * (reps + warmup);
     return CB_BUILD_ADD;
 }
 
@@ -744,7 +727,7 @@ static const cb_experiment_def_t echo = {
     .build = build,
     .verdict = verdict_all,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "each row's window and warm-up, the servers' and interpreters' starts",
     .finish = finish,
     .python = &python_side,
 };

@@ -221,10 +221,6 @@ static int isolation_measure(const cb_config_t *c, const cb_opts_t *o, cb_measur
     return 0;
 }
 
-/* The points built (C and CPython; isolation's aside, a few ms), for
- * --tutorial's estimate. */
-static int n_c, n_py, n_iso, n_py_iso;
-
 /* One row per executor, unpinned (the tutorial's run), at the first
  * variant: workers 2 (parent and child), tasks 1 (one write). */
 static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -238,11 +234,10 @@ static int build_isolation(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .key = {NULL, pt->executor, pt->workload, 2, 1, "none"},
         .metrics = isolation_metrics,
         .nmetrics = 1,
+        .expected_s = py ? 0.02 : 0.001, /* a start and a join */
     };
-    n_iso++;
     if (py) {
         cfg->python = 1;
-        n_py_iso++;
     } else {
         cfg->measure = isolation_measure;
     }
@@ -278,8 +273,10 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .nmetrics = 3,
             .python = 1,
             .python_plan = pinned ? &c->py.plan : NULL,
+            /* --tutorial's estimate: a calibration and both modes, 2.4 x
+             * --py-min-ms, and the partner's start */
+            .expected_s = 2.4 * p->py_min_ms / 1e3 + 0.02,
         };
-        n_py++;
         return CB_BUILD_ADD;
     }
     const cb_executor_t *e = cb_executor_find(pt->executor);
@@ -314,8 +311,10 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .nmetrics = m->reference ? 2 : 3,
         .measure = cb_ipc_measure,
         .ctx = c,
+        /* --tutorial's estimate: the stream and the ping-pong, --min-ms
+         * each, and the fork and buffers */
+        .expected_s = 2 * p->min_ms / 1e3 + 0.01,
     };
-    n_c++;
     return CB_BUILD_ADD;
 }
 
@@ -495,26 +494,6 @@ static void verdict(cb_exp_t *x, const cb_results_t *r, FILE *out)
 
 static const cb_python_def_t python = {.script = "scripts/python_ipc.py"};
 
-/* --tutorial's seconds: each C configuration streams and ping-pongs for
- * --min-ms (plus its fork and buffers: 10 ms), in every repetition and
- * warm-up; each CPython point calibrates and runs both modes (2.4 x
- * --py-min-ms, plus its partner's start: 20 ms), and every repetition's
- * script run starts an interpreter (and a Manager): 0.25 s. Measured
- * here: C 0.5 s, CPython 0.8 s a repetition of --tutorial's points. */
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    const params_t *p = x->params;
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "%d C configurations of 2 x %g ms, %d CPython points of 2.4 x %g ms, %d isolation "
-             "rows; %d repetition(s), %d warm-up",
-             n_c, p->min_ms, n_py, p->py_min_ms, n_iso, reps, warmup);
-    double c = n_c * (2 * p->min_ms / 1e3 + 0.01) * (reps + warmup);
-    double py =
-        n_py || n_py_iso ? n_py * (2.4 * p->py_min_ms / 1e3 + 0.02) + n_py_iso * 0.02 + 0.25 : 0;
-    return c + py * reps;
-}
-
 /* Tutorial 001's isolation (a child process's n = 0 stays its own, a
  * thread's does not) and 004's constructs for moving data (Queue, Pipe,
  * Manager().list() between processes, queue.Queue between threads), at a
@@ -544,6 +523,7 @@ static const cb_experiment_def_t ipc = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "each C configuration's stream and ping-pong, each CPython point's calibration "
+                    "and both modes, an interpreter (and a Manager) a repetition",
 };
 CB_EXPERIMENT_MAIN(ipc)

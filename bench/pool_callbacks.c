@@ -142,28 +142,16 @@ static int measure(const cb_config_t *c, const cb_opts_t *o, cb_measurement_t *m
     return 0;
 }
 
-/* One pass's expected seconds, C and CPython, for --tutorial: the waits.
+/* One measurement's expected seconds, C and CPython, for --tutorial: the waits.
  * callbacks: a task, then one callback (a thread pool's overlap) or both
  * (one at a time in the parent); blocked_callback: the rounds of tasks and
  * the block. */
-static double rep_c_s, rep_py_s;
-
 static double expected_s(const params_t *p, const char *exec, int blocked, long workers, long tasks)
 {
     int thread = strcmp(exec, "thread_pool") == 0 || strcmp(exec, "py_thread_pool") == 0;
     if (blocked)
         return ((double)((tasks + workers - 1) / workers) * p->task_ms + p->block_ms) / 1e3;
     return (p->task_ms + (thread ? 1 : 2) * p->callback_ms) / 1e3;
-}
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "a task and one or both callbacks per pool, their waits; %d repetition(s), %d "
-             "warm-up",
-             reps, warmup);
-    return rep_c_s * (reps + warmup) + (rep_py_s + 0.5) * (reps < 2 ? reps : 2);
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -187,7 +175,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
-        rep_py_s += expected_s(p, pt->executor, blocked, workers, tasks) + 0.2;
+        cfg->expected_s = expected_s(p, pt->executor, blocked, workers, tasks) + 0.2;
         return CB_BUILD_ADD;
     }
     c->cfg = (cb_callbacks_cfg_t){
@@ -208,7 +196,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = measure,
         .ctx = c,
     };
-    rep_c_s += expected_s(p, pt->executor, blocked, workers, tasks) + 0.05;
+    cfg->expected_s = expected_s(p, pt->executor, blocked, workers, tasks) + 0.05;
     return CB_BUILD_ADD;
 }
 
@@ -447,6 +435,6 @@ static const cb_experiment_def_t pool_callbacks = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "a task and one or both callbacks per pool, their waits",
 };
 CB_EXPERIMENT_MAIN(pool_callbacks)

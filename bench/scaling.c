@@ -183,11 +183,9 @@ static int prepare(cb_exp_t *x)
     return -1;
 }
 
-/* One pass's expected seconds, C and CPython, for --tutorial: io waits in
+/* One measurement's expected seconds, C and CPython, for --tutorial: io waits in
  * rounds of W, cpu work spread over at most the PUs (and on one interpreter
  * lock for CPython's thread pool). */
-static double rep_c_s, rep_py_s;
-
 static double expected_s(const params_t *p, const run_t *r, const char *exec, const char *wl,
                          long w)
 {
@@ -200,16 +198,6 @@ static double expected_s(const params_t *p, const run_t *r, const char *exec, co
         return rounds * task;
     double cpu = n * task / (one_lock ? 1 : par);
     return mixed ? rounds * task * p->io_fraction + cpu * (1 - p->io_fraction) : cpu;
-}
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "the tasks' waits in rounds of each pool's workers; %d repetition(s), %d "
-             "warm-up",
-             reps, warmup);
-    return rep_c_s * (reps + warmup) + (rep_py_s + 0.5) * (reps < 2 ? reps : 2);
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -238,7 +226,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
-        rep_py_s += expected_s(p, r, pt->executor, pt->workload, w) + 0.1;
+        cfg->expected_s = expected_s(p, r, pt->executor, pt->workload, w) + 0.1;
         return CB_BUILD_ADD;
     }
     if (!r->listed && py_only_count && pt->workers == py_only_count)
@@ -259,8 +247,9 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .io_fraction = p->io_fraction,
         .file_bytes = 1 << 20,
     };
-    rep_c_s += expected_s(p, r, pt->executor, pt->workload, serial ? 1 : pt->workers) + 0.02;
-    return cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
+    int rc = cb_matrix_build(x, pt, cfg, &wp, serial ? 1 : pt->workers);
+    cfg->expected_s = expected_s(p, r, pt->executor, pt->workload, serial ? 1 : pt->workers) + 0.02;
+    return rc;
 }
 
 static double speedup(const cb_results_t *res, const char *e, const char *wl, const char *pin,
@@ -532,6 +521,6 @@ static const cb_experiment_def_t scaling = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "the tasks' waits in rounds of each pool's workers",
 };
 CB_EXPERIMENT_MAIN(scaling)

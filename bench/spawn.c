@@ -136,21 +136,6 @@ static void finish(cb_exp_t *x)
     free(x->user);
 }
 
-/* One repetition's expected seconds for --tutorial, from the starts' costs
- * here (C: pthread 30 us, fork 300 us a trial; CPython: Thread 100 us,
- * Process 5 ms, and the interpreter's start). */
-static double rep_c_s, rep_py_s;
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len,
-             "the trials at this machine's start costs, --min-ms per start-cost row; %d "
-             "repetition(s), %d warm-up",
-             reps, warmup);
-    return rep_c_s * (reps + warmup) + (rep_py_s > 0 ? rep_py_s + 0.3 : 0) * (reps < 3 ? reps : 3);
-}
-
 /* 001's print order, on the bare start of a thread or a process, unpinned
  * (the tutorial's run): C's thread and process executors' units, CPython's
  * Thread and Process (default start method). */
@@ -174,8 +159,9 @@ static int build_order(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .metrics = order_metrics,
         .nmetrics = 2,
     };
-    double t = (double)trials * (py ? (proc ? 5e-3 : 1e-4) : (proc ? 3e-4 : 3e-5));
-    *(py ? &rep_py_s : &rep_c_s) += t;
+    /* --tutorial's estimate, from the starts' costs here: C pthread 30 us,
+     * fork 300 us a trial; CPython Thread 100 us, Process 5 ms. */
+    cfg->expected_s = (double)trials * (py ? (proc ? 5e-3 : 1e-4) : (proc ? 3e-4 : 3e-5));
     if (py) {
         cfg->python = 1;
         cfg->python_plan = plan;
@@ -223,7 +209,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .python = 1,
             .python_plan = plan,
         };
-        rep_py_s += p->min_ms / 1e3 + 0.05;
+        cfg->expected_s = p->min_ms / 1e3 + 0.05;
         return CB_BUILD_ADD;
     }
     const cb_spawn_mech_t *m = cb_spawn_mech_find(pt->workload);
@@ -267,7 +253,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
                              "creation these rows time"
                            : NULL,
     };
-    rep_c_s += p->min_ms / 1e3 + 0.01;
+    cfg->expected_s = p->min_ms / 1e3 + 0.01;
     return CB_BUILD_ADD;
 }
 
@@ -447,6 +433,6 @@ static const cb_experiment_def_t spawn = {
     .finish = finish,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "the trials at this machine's start costs, --min-ms per start-cost row",
 };
 CB_EXPERIMENT_MAIN(spawn)

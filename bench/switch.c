@@ -109,20 +109,6 @@ typedef union ctx {
     } py;
 } ctx_t;
 
-/* The points built, C and CPython, for --tutorial's estimate: each is
- * measured for --min-ms, plus its set-up (a fork, a pool of two). */
-static int n_c, n_py;
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    const params_t *p = x->params;
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    snprintf(how, len, "%d C and %d CPython hand-overs of %g ms each, %d repetition(s), %d warm-up",
-             n_c, n_py, p->min_ms, reps, warmup);
-    return n_c * (p->min_ms / 1e3 + 0.02) * (reps + warmup) +
-           (n_py ? n_py * (p->min_ms / 1e3 + 0.05) + 0.5 : 0) * (reps < 3 ? reps : 3);
-}
-
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
 {
     const params_t *p = x->params;
@@ -152,8 +138,10 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .nmetrics = 3,
             .python = 1,
             .python_plan = pinned ? two : NULL,
+            /* --tutorial's estimate: --min-ms and the set-up (a fork, a
+             * pool of two) */
+            .expected_s = p->min_ms / 1e3 + 0.05,
         };
-        n_py++;
         return CB_BUILD_ADD;
     }
     const cb_executor_t *e = cb_executor_find(pt->executor);
@@ -187,8 +175,8 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .nmetrics = 3,
         .measure = cross && c->pu[0] == c->pu[1] ? cb_switch_skip_one_pu : cb_switch_measure,
         .ctx = c,
+        .expected_s = p->min_ms / 1e3 + 0.02,
     };
-    n_c++;
     return CB_BUILD_ADD;
 }
 
@@ -319,6 +307,6 @@ static const cb_experiment_def_t sw = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "each hand-over measured for --min-ms, and its set-up",
 };
 CB_EXPERIMENT_MAIN(sw)

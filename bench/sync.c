@@ -148,12 +148,10 @@ static size_t workload_names(const cb_name_t **out)
     return n;
 }
 
-/* One repetition's expected seconds, C and CPython, for --tutorial: the
+/* One measurement's expected seconds, C and CPython, for --tutorial: the
  * waits the tasks are told to do (they dominate at the tutorial's sizes),
  * and for the race and the queues this machine's rates of a default run
  * (C: 10 ns an increment, 1 us an item; CPython: 0.15 us, 12 us). */
-static double rep_c_s, rep_py_s;
-
 static double expected_s(const params_t *p, const cb_sync_wl_t *wl, long count, long items, int py)
 {
     double us = 0;
@@ -177,17 +175,6 @@ static double expected_s(const params_t *p, const cb_sync_wl_t *wl, long count, 
         break;
     }
     return us / 1e6 + (py ? 0.05 : 0.01);
-}
-
-static double tutorial_estimate(cb_exp_t *x, char *how, size_t len)
-{
-    int warmup, reps = cb_exp_reps(x, &warmup);
-    int py_reps = PY_REPS > 0 && PY_REPS < reps ? PY_REPS : reps;
-    snprintf(how, len,
-             "the tasks' waits: E4's 100 x (3 s + 0.5 s) joined one by one dominate; %d "
-             "repetition(s), %d warm-up",
-             reps, warmup);
-    return rep_c_s * (reps + warmup) + rep_py_s * py_reps;
 }
 
 static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
@@ -226,7 +213,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
             .nmetrics = 3,
             .python = 1,
         };
-        rep_py_s += expected_s(p, wl, count, items, 1);
+        cfg->expected_s = expected_s(p, wl, count, items, 1);
         return CB_BUILD_ADD;
     }
     cb_sync_unit_t unit = (cb_sync_unit_t)cb_sync_unit_of(pt->executor);
@@ -254,7 +241,7 @@ static int build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
         .measure = cb_sync_measure,
         .ctx = cfg->ctx,
     };
-    rep_c_s += expected_s(p, wl, count, p->items, 0);
+    cfg->expected_s = expected_s(p, wl, count, p->items, 0);
     return CB_BUILD_ADD;
 }
 
@@ -584,6 +571,6 @@ static const cb_experiment_def_t sync_exp = {
     .verdict = verdict,
     .python = &python,
     .tutorial = tutorial,
-    .tutorial_estimate = tutorial_estimate,
+    .tutorial_how = "the tasks' waits: E4's 100 x (3 s + 0.5 s) joined one by one dominate",
 };
 CB_EXPERIMENT_MAIN(sync_exp)

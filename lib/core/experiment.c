@@ -462,6 +462,21 @@ static int tutorial_argv(const cb_experiment_def_t *d, int argc, char **argv, ch
     return -1;
 }
 
+/* --tutorial's estimate from the configurations' expected_s: each over the
+ * repetitions it runs in (warm-ups included, or its own reps), the CPython
+ * points over the script's runs. */
+static double expected_s(cb_exp_t *x, const cb_config_t *cfgs, size_t n, char *how, size_t len)
+{
+    int warmup, reps = cb_exp_reps(x, &warmup);
+    double s = cb_python_expected_s(x, reps);
+    for (size_t i = 0; i < n; i++) {
+        int runs = cfgs[i].reps > 0 ? (cfgs[i].reps < reps ? cfgs[i].reps : reps) : reps + warmup;
+        s += cfgs[i].expected_s * runs;
+    }
+    snprintf(how, len, "%s; %d repetition(s), %d warm-up", x->def->tutorial_how, reps, warmup);
+    return s > 0 ? s : -1;
+}
+
 int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
 {
     cb_exp_t x = {.def = d, .argv0 = argv[0]};
@@ -576,7 +591,9 @@ int cb_experiment_main(const cb_experiment_def_t *d, int argc, char **argv)
     x.tutorial_est_s = -1;
     if (x.tutorial) {
         char how[256] = "";
-        x.tutorial_est_s = d->tutorial_estimate ? d->tutorial_estimate(&x, how, sizeof(how)) : -1;
+        x.tutorial_est_s = d->tutorial_estimate ? d->tutorial_estimate(&x, how, sizeof(how))
+                           : d->tutorial_how    ? expected_s(&x, b.cfgs, b.n, how, sizeof(how))
+                                                : -1;
         printf("%s --tutorial: the tutorials' own sizes;", d->name);
         if (x.tutorial_est_s > 0)
             printf(" expected to take about %.0f s on this machine (%s)\n", x.tutorial_est_s, how);

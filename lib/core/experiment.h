@@ -214,6 +214,11 @@ typedef struct cb_experiment_def {
      * calibration (after the points are built), and in how what it is
      * estimated from; < 0: unknown. */
     double (*tutorial_estimate)(cb_exp_t *x, char *how, size_t len);
+    /* Or, without that hook: the configurations' expected_s summed over the
+     * repetitions each runs in (the CPython points' over the script's runs,
+     * with an interpreter's start each), this saying in words what they
+     * count ("the tasks' waits"). */
+    const char *tutorial_how;
 } cb_experiment_def_t;
 
 /* What the hooks see of a run. */

@@ -65,7 +65,9 @@ struct Ctx {
 };
 
 int g_points;
-int g_beta_reps; /* cfg->reps of beta's configurations */
+int g_beta_reps;   /* cfg->reps of beta's configurations */
+bool g_tutorial;   /* Def() declares a --tutorial with tutorial_how */
+double g_expected; /* cfg->expected_s of every configuration */
 
 int Measure(const cb_config_t *c, const cb_opts_t *, cb_measurement_t *m)
 {
@@ -95,6 +97,7 @@ int Build(cb_exp_t *x, const cb_point_t *pt, cb_config_t *cfg)
     cfg->measure = Measure;
     cfg->ctx = c;
     cfg->reps = strcmp(pt->executor, "beta") == 0 ? g_beta_reps : 0;
+    cfg->expected_s = g_expected;
     return CB_BUILD_ADD;
 }
 
@@ -128,6 +131,11 @@ cb_experiment_def_t Def()
     d.prepare = Prepare;
     d.variants = Variants;
     d.build = Build;
+    static const char *const tutorial[] = {"--toy-list", "5", nullptr};
+    if (g_tutorial) {
+        d.tutorial = tutorial;
+        d.tutorial_how = "the toy's work";
+    }
     return d;
 }
 
@@ -350,6 +358,29 @@ TEST(ExperimentMain, AConfigurationsRepsLimitItsRepetitionsAndDropItsWarmUps)
     EXPECT_EQ(csv.find(",beta,w1,1,5,compact,2,"), std::string::npos) << csv;
     EXPECT_NE(r.err.find("[warm-up] alpha"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("[warm-up] beta"), std::string::npos) << r.err;
+}
+
+/* Without an estimate hook, --tutorial sums the configurations' expected_s
+ * over the repetitions each runs in: alpha in 3 and the warm-up, beta
+ * (reps 2) in 2: 1.5 s x (4 + 2) = 9 s. */
+TEST(ExperimentMain, TutorialEstimateSumsTheConfigurationsExpectedSeconds)
+{
+    std::string dir = OutDir("tutorial_estimate");
+    g_tutorial = true;
+    g_beta_reps = 2;
+    g_expected = 1.5;
+    Outcome r = Main({"--tutorial", "--reps", "3", "--warmup", "1", "--workers", "1", "--workloads",
+                      "w1", "--no-plot", "--out", dir});
+    g_tutorial = false;
+    g_beta_reps = 0;
+    g_expected = 0;
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("expected to take about 9 s on this machine (the toy's work; 3 "
+                         "repetition(s), 1 warm-up)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(Meta(dir)["tutorial_estimate_s"], "9.0");
+    EXPECT_NE(r.out.find("--tutorial: took"), std::string::npos) << r.out;
 }
 
 TEST(ExperimentMain, LeavesNoFdsOrChildrenOnAnyPath)

@@ -337,6 +337,19 @@ int cb_python_setup(cb_exp_t *x, cb_config_t *cfgs, size_t *n)
     return 0;
 }
 
+double cb_python_expected_s(const cb_exp_t *x, int reps)
+{
+    const cb_python_run_t *p = x->py;
+    if (!p || p->npoints == 0)
+        return 0;
+    int runs =
+        p->def->python->reps > 0 && p->def->python->reps < reps ? p->def->python->reps : reps;
+    double s = 0.3; /* the interpreter's start and imports */
+    for (size_t i = 0; i < p->npoints; i++)
+        s += p->points[i].cfg.expected_s;
+    return s * runs;
+}
+
 /* ---- a repetition ---- */
 
 static int add_failed(const cb_python_run_t *p, int rep, cb_results_t *r, cb_status_t st,

@@ -36,6 +36,11 @@ size_t cb_python_points(const cb_exp_t *x);
  * or every point's rows failed with the reason. Returns 0 or -ENOMEM. */
 int cb_python_rep(cb_exp_t *x, int rep, cb_results_t *r);
 
+/* For --tutorial's estimate: the CPython points' expected_s over the
+ * repetitions the script runs in (of reps), and an interpreter's start
+ * each; 0 without CPython points. */
+double cb_python_expected_s(const cb_exp_t *x, int reps);
+
 void cb_python_free(cb_python_run_t *p);
 
 /* An extra --param KEY=VALUE for the CPython side's calibration and every

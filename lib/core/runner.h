@@ -70,6 +70,9 @@ struct cb_config {
      * as echo's CPython servers do, and would otherwise lengthen the run
      * too much); 0: in every one. */
     int reps;
+    /* For --tutorial's estimate: the seconds one measurement of it should
+     * take here (its waits, its work at a known rate); 0: not counted. */
+    double expected_s;
 };
 
 typedef struct cb_experiment {
